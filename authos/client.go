@@ -1,0 +1,328 @@
+// Package authos speaks AuthOS's HTTP API: the JSON device authorization flow
+// (POST /auth/device/code, POST /auth/token), logout and user info. It knows
+// nothing of caches or credential clients.
+package authos
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DeviceGrantType is the grant_type AuthOS expects at /auth/token.
+const DeviceGrantType = "urn:ietf:params:oauth:grant-type:device_code"
+
+// maxBody bounds how much of any answer is read; AuthOS answers are tiny.
+const maxBody = 1 << 20
+
+// DeviceCode is the answer of POST /auth/device/code.
+type DeviceCode struct {
+	DeviceCode      string `json:"device_code"`
+	UserCode        string `json:"user_code"`
+	VerificationURI string `json:"verification_uri"`
+	ExpiresIn       int    `json:"expires_in"`
+	Interval        int    `json:"interval"`
+}
+
+// Token is the answer of POST /auth/token. AuthOS returns no refresh token.
+type Token struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+// User is the answer of GET /api/user.
+type User struct {
+	ID      string `json:"id"`
+	Email   string `json:"email"`
+	Org     string `json:"org"`
+	Service string `json:"service"`
+}
+
+// Client calls one AuthOS server.
+type Client struct {
+	BaseURL   string       // AuthOS BASE_URL, trailing "/" trimmed
+	HTTP      *http.Client // transport, proxies, TLS
+	UserAgent string
+	// Timeout bounds each request; 0 means 15 s.
+	Timeout time.Duration
+}
+
+// NewClient checks the base URL (https, or http only on loopback) and builds
+// a client whose transport takes proxies from the environment, always
+// verifies TLS and trusts caBundle (a PEM file) in addition to the system roots.
+func NewClient(baseURL, caBundle, userAgent string) (*Client, error) {
+	base, err := CheckBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = http.ProxyFromEnvironment
+	if caBundle != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		pem, err := os.ReadFile(caBundle)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA bundle: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", caBundle)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &Client{BaseURL: base, HTTP: &http.Client{Transport: tr}, UserAgent: userAgent}, nil
+}
+
+// CheckBaseURL trims a trailing "/" and refuses anything but https, or plain
+// http on a loopback address.
+func CheckBaseURL(raw string) (string, error) {
+	base := strings.TrimRight(strings.TrimSpace(raw), "/")
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("server URL %q is not an absolute URL", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !IsLoopback(u.Hostname()) {
+			return "", fmt.Errorf("server URL %q uses plain http; only https is allowed except on loopback (127.0.0.1, ::1, localhost)", raw)
+		}
+	default:
+		return "", fmt.Errorf("server URL %q must start with https://", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("server URL %q must not have a query or fragment", raw)
+	}
+	return base, nil
+}
+
+// IsLoopback reports whether host names this machine's loopback interface.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// APIError is any non-200 answer. Message holds the envelope's "error" or a
+// one-line excerpt of a plain-text body.
+type APIError struct {
+	Route      string
+	Status     int
+	Code       string // AuthOS error_code; empty for plain-text answers
+	Message    string
+	RetryAfter time.Duration // from retry-after / x-ratelimit-after, if any
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	if e.Code != "" {
+		return fmt.Sprintf("%s answered %d %s: %s", e.Route, e.Status, e.Code, msg)
+	}
+	return fmt.Sprintf("%s answered %d: %s", e.Route, e.Status, msg)
+}
+
+// BadAnswerError is a 200 whose body is not what AuthOS sends.
+type BadAnswerError struct {
+	Route string
+	Err   error
+}
+
+func (e *BadAnswerError) Error() string {
+	return fmt.Sprintf("%s answered 200 with an unreadable body: %v", e.Route, e.Err)
+}
+func (e *BadAnswerError) Unwrap() error { return e.Err }
+
+// StartDeviceFlow asks for a device code, sending exactly the configured values.
+func (c *Client) StartDeviceFlow(ctx context.Context, clientID, org, service string) (DeviceCode, error) {
+	var dc DeviceCode
+	body := map[string]string{"client_id": clientID, "org": org, "service": service}
+	if err := c.post(ctx, "/auth/device/code", body, "", &dc); err != nil {
+		return DeviceCode{}, err
+	}
+	if dc.DeviceCode == "" || dc.UserCode == "" || dc.VerificationURI == "" {
+		return DeviceCode{}, &BadAnswerError{Route: "/auth/device/code", Err: errors.New("device_code, user_code or verification_uri missing")}
+	}
+	return dc, nil
+}
+
+// ExchangeDeviceCode makes one poll of /auth/token.
+func (c *Client) ExchangeDeviceCode(ctx context.Context, deviceCode, clientID string) (Token, error) {
+	var tok Token
+	body := map[string]string{"grant_type": DeviceGrantType, "device_code": deviceCode, "client_id": clientID}
+	if err := c.post(ctx, "/auth/token", body, "", &tok); err != nil {
+		return Token{}, err
+	}
+	if tok.AccessToken == "" {
+		return Token{}, &BadAnswerError{Route: "/auth/token", Err: errors.New("access_token missing")}
+	}
+	return tok, nil
+}
+
+// Logout ends the token's session at the server (POST /api/auth/logout).
+func (c *Client) Logout(ctx context.Context, accessToken string) error {
+	return c.post(ctx, "/api/auth/logout", nil, accessToken, nil)
+}
+
+// CurrentUser asks who the token belongs to (GET /api/user).
+func (c *Client) CurrentUser(ctx context.Context, accessToken string) (User, error) {
+	var u User
+	err := c.do(ctx, http.MethodGet, "/api/user", nil, accessToken, &u)
+	return u, err
+}
+
+func (c *Client) post(ctx context.Context, route string, in any, bearer string, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	return c.do(ctx, http.MethodPost, route, body, bearer, out)
+}
+
+func (c *Client) do(ctx context.Context, method, route string, body io.Reader, bearer string, out any) error {
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+route, body)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		// url.Error repeats the URL, which is fine: it never holds a secret.
+		return fmt.Errorf("%s %s: %w", method, c.BaseURL+route, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return fmt.Errorf("reading answer of %s: %w", route, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return parseError(route, resp, raw)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &BadAnswerError{Route: route, Err: fmt.Errorf("%s", describeBody(resp.Header.Get("Content-Type"), raw))}
+	}
+	return nil
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// parseError decides on the status first, then reads the AuthOS envelope if
+// the body is one, or a one-line excerpt of whatever else came (plain-text
+// 429/415/422, a proxy's HTML page).
+func parseError(route string, resp *http.Response, raw []byte) *APIError {
+	e := &APIError{Route: route, Status: resp.StatusCode}
+	var env struct {
+		Error     json.RawMessage `json:"error"`
+		ErrorCode string          `json:"error_code"`
+	}
+	if json.Unmarshal(raw, &env) == nil && len(env.Error) > 0 {
+		var msg string
+		if json.Unmarshal(env.Error, &msg) == nil {
+			e.Message = oneLine(msg)
+		} else {
+			e.Message = oneLine(string(env.Error))
+		}
+		e.Code = env.ErrorCode
+	} else {
+		e.Message = describeBody(resp.Header.Get("Content-Type"), raw)
+	}
+	e.RetryAfter = retryAfter(resp.Header)
+	return e
+}
+
+func describeBody(contentType string, raw []byte) string {
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case s == "":
+		return "empty body"
+	case strings.Contains(contentType, "html") || strings.HasPrefix(strings.ToLower(s), "<!doctype") || strings.HasPrefix(strings.ToLower(s), "<html"):
+		return "an HTML page instead of JSON (a proxy or captive portal in the way?)"
+	}
+	return oneLine(s)
+}
+
+// oneLine keeps error text to one printable line of bounded length.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+func retryAfter(h http.Header) time.Duration {
+	for _, name := range []string{"Retry-After", "X-Ratelimit-After"} {
+		v := strings.TrimSpace(h.Get(name))
+		if v == "" {
+			continue
+		}
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return time.Duration(n) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			if d := time.Until(t); d > 0 {
+				return d
+			}
+		}
+	}
+	return 0
+}

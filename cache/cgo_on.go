@@ -1,0 +1,5 @@
+//go:build cgo
+
+package cache
+
+const cgoEnabled = true

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package cache
+
+const keyctlPerm = 0

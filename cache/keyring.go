@@ -1,0 +1,293 @@
+package cache
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/keyring"
+
+	"github.com/authos/authos-credential-helper/internal/nobus"
+)
+
+func init() {
+	// keyring's init (which nobus guarded) has run: give child processes the
+	// user's environment back.
+	nobus.Restore()
+}
+
+// ServiceName names the keyring item's service / collection folder.
+const ServiceName = "authos-credential-helper"
+
+// Backends this build can use on this OS, in the order auto mode tries them.
+// file needs a passphrase, so auto mode takes it only when
+// AUTHOS_CACHE_PASSPHRASE is set.
+func CompiledBackends() []string {
+	var out []string
+	for _, b := range []keyring.BackendType{keyring.KeychainBackend, keyring.WinCredBackend, keyring.SecretServiceBackend, keyring.KWalletBackend, keyring.KeyCtlBackend, keyring.PassBackend, keyring.FileBackend} {
+		if compiledIn(b) {
+			out = append(out, string(b))
+		}
+	}
+	return out
+}
+
+func compiledIn(b keyring.BackendType) bool {
+	switch b {
+	case keyring.KeychainBackend:
+		return runtime.GOOS == "darwin" && cgoEnabled
+	case keyring.WinCredBackend:
+		return runtime.GOOS == "windows"
+	case keyring.SecretServiceBackend, keyring.KWalletBackend, keyring.KeyCtlBackend:
+		return runtime.GOOS == "linux"
+	case keyring.PassBackend:
+		return runtime.GOOS != "windows"
+	}
+	return true
+}
+
+// KeyringOptions say where and how the data key is kept.
+type KeyringOptions struct {
+	// Backend is "auto" (or "") or one of CompiledBackends.
+	Backend string
+	// Item names the data key; derive it from the cache directory so that
+	// separate XDG trees (tests, users of a shared kernel keyring) never mix.
+	Item string
+	// StateDir remembers auto mode's choice so the probe runs once.
+	StateDir string
+	// FileDir holds the file backend's encrypted items.
+	FileDir string
+	// Passphrase supplies the file backend's passphrase (never on stdout).
+	Passphrase func(prompt string) (string, error)
+	// ProbeTimeout bounds each auto-mode probe; default 1 s.
+	ProbeTimeout time.Duration
+}
+
+// Keyring is a KeyStore on the OS keyring, opened on first use.
+type Keyring struct {
+	opts KeyringOptions
+
+	once    sync.Once
+	ring    keyring.Keyring
+	backend string
+	err     error
+}
+
+// NewKeyring returns a KeyStore that opens its backend lazily, so commands
+// that find no cache entry never touch the keyring.
+func NewKeyring(opts KeyringOptions) *Keyring { return &Keyring{opts: opts} }
+
+// Name is the backend in use ("" before first use).
+func (k *Keyring) Name() string {
+	if k.backend == "" {
+		return k.opts.Backend
+	}
+	return k.backend
+}
+
+// Backend opens the keyring if needed and names the backend chosen.
+func (k *Keyring) Backend() (string, error) {
+	k.once.Do(k.open)
+	return k.backend, k.err
+}
+
+func (k *Keyring) Load() ([]byte, error) {
+	if _, err := k.Backend(); err != nil {
+		return nil, err
+	}
+	it, err := k.ring.Get(k.opts.Item)
+	if errors.Is(err, keyring.ErrKeyNotFound) {
+		return nil, ErrMiss
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the cache key from the %s keyring: %w", k.backend, err)
+	}
+	key, err := base64.StdEncoding.DecodeString(string(it.Data))
+	if err != nil || len(key) != 32 {
+		return nil, ErrMiss // damaged: a new key replaces it
+	}
+	return key, nil
+}
+
+func (k *Keyring) Save(key []byte) error {
+	if _, err := k.Backend(); err != nil {
+		return err
+	}
+	return k.ring.Set(keyring.Item{
+		Key:         k.opts.Item,
+		Data:        []byte(base64.StdEncoding.EncodeToString(key)),
+		Label:       "authos-credential-helper cache key",
+		Description: "encrypts the AuthOS token cache",
+	})
+}
+
+// Remove deletes the data key (logout --all).
+func (k *Keyring) Remove() error {
+	if _, err := k.Backend(); err != nil {
+		return err
+	}
+	err := k.ring.Remove(k.opts.Item)
+	if errors.Is(err, keyring.ErrKeyNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (k *Keyring) open() {
+	want := strings.ToLower(strings.TrimSpace(k.opts.Backend))
+	if want == "" || want == "auto" {
+		k.ring, k.backend, k.err = k.openAuto()
+		return
+	}
+	if !slices.Contains(CompiledBackends(), want) {
+		k.err = fmt.Errorf("cache backend %q is not available in this build (have: auto, %s)", want, strings.Join(CompiledBackends(), ", "))
+		return
+	}
+	k.backend = want
+	k.ring, k.err = k.openOne(want)
+	if k.err != nil {
+		k.err = fmt.Errorf("opening the %s keyring: %w%s", want, k.err, fixFor(want))
+	}
+}
+
+// openAuto uses the remembered backend if it still opens, else probes the
+// candidates in order, each bounded by ProbeTimeout, and remembers the winner.
+func (k *Keyring) openAuto() (keyring.Keyring, string, error) {
+	memo := filepath.Join(k.opts.StateDir, "backend")
+	if b, err := os.ReadFile(memo); err == nil {
+		name := strings.TrimSpace(string(b))
+		if slices.Contains(k.autoCandidates(), name) {
+			if r, err := k.openOne(name); err == nil {
+				return r, name, nil
+			}
+		}
+	}
+	var tried []string
+	for _, name := range k.autoCandidates() {
+		r, err := k.probe(name)
+		if err != nil {
+			tried = append(tried, name+": "+oneLine(err.Error()))
+			continue
+		}
+		if k.opts.StateDir != "" && ensureDir(k.opts.StateDir) == nil {
+			writeAtomic(memo, []byte(name+"\n"))
+		}
+		return r, name, nil
+	}
+	detail := ""
+	if len(tried) > 0 {
+		detail = " (" + strings.Join(tried, "; ") + ")"
+	}
+	return nil, "", fmt.Errorf("no usable keyring for the token cache%s; fix: start a Secret Service such as gnome-keyring, or set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE; the cache never falls back to plaintext", detail)
+}
+
+func (k *Keyring) autoCandidates() []string {
+	registered := keyring.AvailableBackends()
+	var out []string
+	for _, b := range []keyring.BackendType{keyring.KeychainBackend, keyring.WinCredBackend, keyring.SecretServiceBackend, keyring.KeyCtlBackend} {
+		if slices.Contains(registered, b) {
+			out = append(out, string(b))
+		}
+	}
+	if os.Getenv("AUTHOS_CACHE_PASSPHRASE") != "" {
+		out = append(out, string(keyring.FileBackend))
+	}
+	return out
+}
+
+// probe opens a backend and reads the data key (or finds it absent) within
+// the timeout: D-Bus activation and invisible unlock prompts can hang for
+// minutes, so a probe that does not answer in time counts as a failure.
+func (k *Keyring) probe(name string) (keyring.Keyring, error) {
+	timeout := k.opts.ProbeTimeout
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	type result struct {
+		r   keyring.Keyring
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := k.openOne(name)
+		if err == nil {
+			if _, gerr := r.Get(k.opts.Item); gerr != nil && !errors.Is(gerr, keyring.ErrKeyNotFound) {
+				err = gerr
+			}
+		}
+		done <- result{r, err}
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case res := <-done:
+		return res.r, res.err
+	case <-t.C:
+		return nil, fmt.Errorf("no answer within %v", timeout)
+	}
+}
+
+func (k *Keyring) openOne(name string) (keyring.Keyring, error) {
+	cfg := keyring.Config{
+		AllowedBackends: []keyring.BackendType{keyring.BackendType(name)},
+		ServiceName:     ServiceName,
+		// A new collection would need a GUI prompt to create; "login" exists.
+		LibSecretCollectionName: "login",
+		KeyCtlScope:             "user",
+		KeyCtlPerm:              keyctlPerm,
+		FileDir:                 k.opts.FileDir,
+		FilePasswordFunc:        k.passphrase,
+		// Never keyring.TerminalPrompt: it prints on stdout.
+		KeychainPasswordFunc:     k.passphrase,
+		KeychainTrustApplication: true,
+		KWalletAppID:             ServiceName,
+		KWalletFolder:            ServiceName,
+		PassPrefix:               ServiceName,
+		WinCredPrefix:            ServiceName,
+	}
+	if name == string(keyring.FileBackend) && k.opts.FileDir != "" {
+		if err := ensureDir(k.opts.FileDir); err != nil {
+			return nil, err
+		}
+	}
+	return keyring.Open(cfg)
+}
+
+func (k *Keyring) passphrase(prompt string) (string, error) {
+	if p := os.Getenv("AUTHOS_CACHE_PASSPHRASE"); p != "" {
+		return p, nil
+	}
+	if k.opts.Passphrase == nil {
+		return "", errors.New("the file cache backend needs a passphrase: set AUTHOS_CACHE_PASSPHRASE")
+	}
+	p, err := k.opts.Passphrase(prompt)
+	if err == nil && p == "" {
+		err = errors.New("empty passphrase")
+	}
+	return p, err
+}
+
+func fixFor(backend string) string {
+	switch backend {
+	case "secret-service":
+		return "; fix: run a Secret Service (e.g. gnome-keyring) with an unlocked \"login\" collection, or choose another cache backend"
+	case "file":
+		return "; fix: set AUTHOS_CACHE_PASSPHRASE or run from a terminal"
+	case "keyctl":
+		return "; fix: the kernel keyring is blocked here (containers often block it); choose another cache backend"
+	case "pass":
+		return "; fix: install pass and run `pass init <gpg-id>`"
+	}
+	return ""
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

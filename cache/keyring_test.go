@@ -65,4 +65,3 @@ func TestKeyringUnknownBackend(t *testing.T) {
 		t.Fatal("accepted an unknown backend")
 	}
 }
-

@@ -1,0 +1,324 @@
+// Package cli implements the command-line contract (shared/spec/cli.md):
+// parsing, identity flags, exit codes, and wiring helper/ to real clocks,
+// keyrings, locks and HTTP.
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/version"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// Env is the process's outside world, injected so tests can run commands in
+// process.
+type Env struct {
+	Args   []string
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Paths  config.Paths
+	// TTY opens the controlling terminal; nil means /dev/tty.
+	TTY func() (*os.File, error)
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `usage: authos-credential-helper <command> [flags]
+
+commands:
+  login     sign in now (device flow) and cache the token
+  token     print a valid access token, signing in first if needed
+  status    list cached identities (--json for JSON); never prints tokens
+  logout    revoke the session at the server and forget the token (--all: every identity)
+  dev-server  run the local AuthOS-compatible development server
+  version   print version and compiled-in keyring backends
+
+identity flags (login, token, logout):
+  --profile NAME | --server URL --org SLUG --service SLUG --client-id ID
+  (or AUTHOS_PROFILE / AUTHOS_SERVER, AUTHOS_ORG, AUTHOS_SERVICE, AUTHOS_CLIENT_ID;
+   or default_profile in config.toml)
+`
+
+// Main runs one command and returns the exit code.
+func Main(ctx context.Context, env Env) int {
+	args := env.Args[1:]
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return ExitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "token":
+		err = runToken(ctx, env, rest)
+	case "login":
+		err = runLogin(ctx, env, rest)
+	case "status":
+		err = runStatus(env, rest)
+	case "logout":
+		err = runLogout(ctx, env, rest)
+	case "version", "--version":
+		err = runVersion(env, rest)
+	case "dev-server":
+		return runDevServer(ctx, env, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return ExitOK
+	default:
+		err = usageError{fmt.Sprintf("unknown command %q (see authos-credential-helper help)", cmd)}
+	}
+	return report(env.Stderr, err)
+}
+
+// report prints err as one line and maps it to an exit code.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitUsage
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if errors.Is(err, context.Canceled) {
+		msg = "interrupted; nothing was stored"
+	}
+	fmt.Fprintf(stderr, "authos-credential-helper: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// app is the wiring one command needs.
+type app struct {
+	env   Env
+	cfg   *config.Config
+	keys  *cache.Keyring
+	store *cache.Store
+	h     *helper.Helper
+}
+
+func newApp(env Env) (*app, error) {
+	cfg, err := config.Load(env.Paths.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	backend := cfg.Cache.Backend
+	if b := env.Getenv("AUTHOS_CACHE_BACKEND"); b != "" {
+		backend = b
+	}
+	keys := cache.NewKeyring(cache.KeyringOptions{
+		Backend:    backend,
+		Item:       "cache-key-" + shortHash(env.Paths.Tokens),
+		StateDir:   env.Paths.State,
+		FileDir:    env.Paths.FileRing,
+		Passphrase: ttyPassphrase(env),
+	})
+	store := &cache.Store{Dir: env.Paths.Tokens, Keys: keys}
+	h := &helper.Helper{
+		Cache:  store,
+		Locks:  helper.FileLocker{Dir: env.Paths.Locks},
+		Login:  helper.DeviceLogin(version.UserAgent(), authos.RealClock{}),
+		Margin: cfg.Cache.ExpiryMargin.Duration,
+	}
+	return &app{env: env, cfg: cfg, keys: keys, store: store, h: h}, nil
+}
+
+// identityFlags registers the identity flags on fs.
+func identityFlags(fs *flag.FlagSet) *helper.Selector {
+	s := &helper.Selector{}
+	fs.StringVar(&s.Profile, "profile", "", "profile `name` from config.toml")
+	fs.StringVar(&s.Server, "server", "", "AuthOS base `URL`")
+	fs.StringVar(&s.Org, "org", "", "organization `slug`")
+	fs.StringVar(&s.Service, "service", "", "service `slug`")
+	fs.StringVar(&s.ClientID, "client-id", "", "client `id`")
+	return s
+}
+
+func newFlagSet(env Env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}
+
+func (a *app) resolve(sel helper.Selector) (helper.Identity, error) {
+	id, err := helper.Resolve(a.cfg, sel, helper.SelectorFromEnv(a.env.Getenv))
+	if err != nil {
+		return id, usageError{err.Error()}
+	}
+	return id, nil
+}
+
+// prompter writes the device-flow prompt to stderr, live when it is a terminal.
+func (a *app) prompter() *helper.TextPrompter {
+	return &helper.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)}
+}
+
+// nobodyWatching reports whether a prompt would reach no one: the user said
+// so, or CI runs us with no terminal.
+func nobodyWatching(env Env) bool {
+	if v := env.Getenv("AUTHOS_NONINTERACTIVE"); v == "1" || strings.EqualFold(v, "true") {
+		return true
+	}
+	if strings.EqualFold(env.Getenv("CI"), "true") && !isTerminal(env.Stderr) {
+		return !hasTTY(env)
+	}
+	return false
+}
+
+func hasTTY(env Env) bool {
+	open := env.TTY
+	if open == nil {
+		open = func() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
+	}
+	f, err := open()
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func runToken(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "token")
+	sel := identityFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := newApp(env)
+	if err != nil {
+		return err
+	}
+	id, err := a.resolve(*sel)
+	if err != nil {
+		return err
+	}
+	cred, err := a.h.Token(ctx, helper.Request{Identity: id, NonInteractive: nobodyWatching(env), Prompt: a.prompter()})
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(env.Stdout, cred.Token+"\n")
+	return err
+}
+
+func runLogin(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "login")
+	sel := identityFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := newApp(env)
+	if err != nil {
+		return err
+	}
+	id, err := a.resolve(*sel)
+	if err != nil {
+		return err
+	}
+	cred, err := a.h.Token(ctx, helper.Request{Identity: id, Force: true, Prompt: a.prompter()})
+	if err != nil {
+		return err
+	}
+	who := cred.Email
+	if who == "" {
+		who = cred.Subject
+	}
+	backend, _ := a.keys.Backend()
+	fmt.Fprintf(env.Stderr, "authos: signed in to %s as %s; token cached (%s keyring) until %s\n",
+		id, who, backend, cred.ExpiresAt.Local().Format("2006-01-02 15:04"))
+	return nil
+}
+
+func runVersion(env Env, args []string) error {
+	if err := parse(newFlagSet(env, "version"), args); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "authos-credential-helper %s (commit %s)\ncache backends compiled in: %s\n",
+		version.Version, version.Commit, strings.Join(cache.CompiledBackends(), ", "))
+	return nil
+}
+
+// shortHash names the data key after the token folder, so separate XDG
+// trees sharing one kernel keyring never share a key.
+func shortHash(s string) string {
+	if abs, err := filepath.Abs(s); err == nil {
+		s = abs
+	}
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
+
+// ttyPassphrase asks for the file backend's passphrase on the terminal,
+// never on stdout.
+func ttyPassphrase(env Env) func(string) (string, error) {
+	return func(prompt string) (string, error) {
+		open := env.TTY
+		if open == nil {
+			open = func() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
+		}
+		tty, err := open()
+		if err != nil {
+			return "", errors.New("the file cache backend needs a passphrase: set AUTHOS_CACHE_PASSPHRASE (no terminal to ask on)")
+		}
+		defer tty.Close()
+		fmt.Fprintf(tty, "%s: ", prompt)
+		b, err := term.ReadPassword(int(tty.Fd()))
+		fmt.Fprintln(tty)
+		return string(b), err
+	}
+}
+
+func untilText(t time.Time, now time.Time) string {
+	d := t.Sub(now)
+	if d <= 0 {
+		return "expired"
+	}
+	if d > time.Hour {
+		return fmt.Sprintf("in %dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("in %dm", int(d.Minutes())+1)
+}

@@ -1,0 +1,126 @@
+// Package config reads the TOML profiles and resolves XDG paths.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/adrg/xdg"
+)
+
+// AppName is the folder name under each XDG base directory.
+const AppName = "authos-credential-helper"
+
+// Profile is one AuthOS identity and the resources it serves.
+type Profile struct {
+	Server    string   `toml:"server"`
+	Org       string   `toml:"org"`
+	Service   string   `toml:"service"`
+	ClientID  string   `toml:"client_id"`
+	Git       []string `toml:"git"`
+	Docker    []string `toml:"docker"`
+	Terraform []string `toml:"terraform"`
+	Username  string   `toml:"username"`
+	CABundle  string   `toml:"ca_bundle"`
+}
+
+// Cache configures the token cache.
+type Cache struct {
+	Backend      string   `toml:"backend"`
+	ExpiryMargin Duration `toml:"expiry_margin"`
+}
+
+// Config is the whole config file.
+type Config struct {
+	DefaultProfile string             `toml:"default_profile"`
+	Profiles       map[string]Profile `toml:"profiles"`
+	Cache          Cache              `toml:"cache"`
+}
+
+// Duration reads TOML strings such as "5m".
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return errors.New("must not be negative")
+	}
+	d.Duration = v
+	return nil
+}
+
+// Paths are where the helper keeps things; tests isolate the helper by
+// pointing the XDG variables at a temporary folder.
+type Paths struct {
+	ConfigFile string // $XDG_CONFIG_HOME/authos-credential-helper/config.toml
+	Tokens     string // sealed token entries
+	State      string // remembered backend choice, login markers
+	Locks      string // per-identity lock files
+	FileRing   string // the file keyring backend's items
+}
+
+// DefaultPaths derives Paths from the XDG environment.
+func DefaultPaths() Paths {
+	state := filepath.Join(xdg.StateHome, AppName)
+	return Paths{
+		ConfigFile: filepath.Join(xdg.ConfigHome, AppName, "config.toml"),
+		Tokens:     filepath.Join(xdg.CacheHome, AppName, "tokens"),
+		State:      state,
+		Locks:      lockDir(state),
+		FileRing:   filepath.Join(xdg.DataHome, AppName, "keyring"),
+	}
+}
+
+// lockDir prefers the per-user runtime dir (tmpfs, cleaned at logout) when it
+// exists and is ours; otherwise a folder in the state dir. Never a shared
+// temp dir, where users' lock files would collide.
+func lockDir(state string) string {
+	if rt := xdg.RuntimeDir; rt != "" && ownedDir(rt) {
+		return filepath.Join(rt, AppName, "locks")
+	}
+	return filepath.Join(state, "locks")
+}
+
+// Load reads the config file; a missing file is an empty config.
+func Load(path string) (*Config, error) {
+	c := &Config{}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	md, err := toml.Decode(string(b), c)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+	}
+	if c.DefaultProfile != "" {
+		if _, ok := c.Profiles[c.DefaultProfile]; !ok {
+			return nil, fmt.Errorf("config %s: default_profile %q names no [profiles.%s] table", path, c.DefaultProfile, c.DefaultProfile)
+		}
+	}
+	return c, nil
+}
+
+// ProfileNames lists profile names in order.
+func (c *Config) ProfileNames() []string {
+	names := make([]string, 0, len(c.Profiles))
+	for n := range c.Profiles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

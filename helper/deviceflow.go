@@ -1,0 +1,65 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/authos/authos-credential-helper/authos"
+)
+
+// DeviceLogin is the LoginFunc that runs AuthOS's device flow.
+func DeviceLogin(userAgent string, clock authos.Clock) LoginFunc {
+	return func(ctx context.Context, id Identity, p Prompter) (authos.Token, error) {
+		c, err := authos.NewClient(id.Server, id.CABundle, userAgent)
+		if err != nil {
+			return authos.Token{}, err
+		}
+		dc, err := startWithRetry(ctx, c, id, clock)
+		if err != nil {
+			return authos.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
+		}
+		issued := clock.Now()
+		expires := time.Duration(dc.ExpiresIn) * time.Second
+		if expires <= 0 {
+			expires = 15 * time.Minute
+		}
+		p.ShowCode(id, dc.VerificationURI, dc.UserCode, issued.Add(expires))
+		tok, err := c.Poll(ctx, dc, id.ClientID, authos.PollOptions{Clock: clock, IssuedAt: issued, OnEvent: p.Event})
+		p.Finish(err)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("waiting for approval at %s: %w", c.BaseURL, err)
+		}
+		return tok, err
+	}
+}
+
+// startWithRetry asks for a device code, retrying rate limits, 5xx and
+// network errors a few times; other answers are final and explained.
+func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock authos.Clock) (authos.DeviceCode, error) {
+	const attempts = 3
+	wait := 2 * time.Second
+	for i := 1; ; i++ {
+		dc, err := c.StartDeviceFlow(ctx, id.ClientID, id.Org, id.Service)
+		if err == nil {
+			return dc, nil
+		}
+		var apiErr *authos.APIError
+		isAPI := errors.As(err, &apiErr)
+		retryable := !isAPI || apiErr.Status == 429 || apiErr.Status >= 500
+		if !retryable {
+			return authos.DeviceCode{}, authos.Explain(apiErr)
+		}
+		if i == attempts || ctx.Err() != nil {
+			return authos.DeviceCode{}, err
+		}
+		if isAPI && apiErr.RetryAfter > wait {
+			wait = min(apiErr.RetryAfter, time.Minute)
+		}
+		if err := clock.Sleep(ctx, wait); err != nil {
+			return authos.DeviceCode{}, err
+		}
+		wait *= 2
+	}
+}

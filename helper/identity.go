@@ -1,0 +1,122 @@
+package helper
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/config"
+)
+
+// Identity is who a token is for: one AuthOS server, org, service and
+// client id. The cache is keyed by it, so one login serves every client.
+type Identity struct {
+	Profile  string // the profile it came from, for messages; may be empty
+	Server   string
+	Org      string
+	Service  string
+	ClientID string
+	CABundle string
+}
+
+// Key names the identity's cache entry and lock; it does not reveal the
+// identity (file names are visible to anyone who can list the folder).
+func (id Identity) Key() string {
+	sum := sha256.Sum256([]byte(id.Server + "\x00" + id.Org + "\x00" + id.Service + "\x00" + id.ClientID))
+	return "id-" + hex.EncodeToString(sum[:16])
+}
+
+// String is "org/service at host", for the person.
+func (id Identity) String() string {
+	host := id.Server
+	if u, err := url.Parse(id.Server); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return fmt.Sprintf("%s/%s at %s", id.Org, id.Service, host)
+}
+
+// LoginCommand is the command that logs this identity in, for error messages.
+func (id Identity) LoginCommand() string {
+	if id.Profile != "" {
+		return "authos-credential-helper login --profile " + id.Profile
+	}
+	return fmt.Sprintf("authos-credential-helper login --server %s --org %s --service %s --client-id %s", id.Server, id.Org, id.Service, id.ClientID)
+}
+
+// Selector is what the caller said about the identity: flags or environment.
+type Selector struct {
+	Profile, Server, Org, Service, ClientID string
+}
+
+func (s Selector) empty() bool { return s == Selector{} }
+
+// SelectorFromEnv reads AUTHOS_PROFILE, AUTHOS_SERVER, AUTHOS_ORG,
+// AUTHOS_SERVICE and AUTHOS_CLIENT_ID.
+func SelectorFromEnv(getenv func(string) string) Selector {
+	return Selector{
+		Profile:  getenv("AUTHOS_PROFILE"),
+		Server:   getenv("AUTHOS_SERVER"),
+		Org:      getenv("AUTHOS_ORG"),
+		Service:  getenv("AUTHOS_SERVICE"),
+		ClientID: getenv("AUTHOS_CLIENT_ID"),
+	}
+}
+
+// Resolve picks the identity, strongest source first: flags, then the
+// environment, then the config's default_profile. Within a source a named
+// profile is the base and explicit fields override it.
+func Resolve(cfg *config.Config, flags, env Selector) (Identity, error) {
+	sel, source := flags, "flags"
+	if sel.empty() {
+		sel, source = env, "environment"
+	}
+	if sel.empty() {
+		if cfg.DefaultProfile == "" {
+			return Identity{}, fmt.Errorf("no identity given: use --profile NAME, or --server, --org, --service and --client-id, or set default_profile in the config file")
+		}
+		sel, source = Selector{Profile: cfg.DefaultProfile}, "default_profile"
+	}
+	var id Identity
+	if sel.Profile != "" {
+		p, ok := cfg.Profiles[sel.Profile]
+		if !ok {
+			return Identity{}, fmt.Errorf("no profile %q in the config file (from %s)", sel.Profile, source)
+		}
+		id = FromProfile(sel.Profile, p)
+	}
+	explicit := sel.Server != "" || sel.Org != "" || sel.Service != "" || sel.ClientID != ""
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&id.Server, sel.Server}, {&id.Org, sel.Org}, {&id.Service, sel.Service}, {&id.ClientID, sel.ClientID}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	if explicit {
+		id.Profile = "" // no longer exactly the profile; messages spell out the fields
+	}
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"server", id.Server}, {"org", id.Org}, {"service", id.Service}, {"client-id", id.ClientID}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return Identity{}, fmt.Errorf("identity from %s lacks %s", source, strings.Join(missing, ", "))
+	}
+	base, err := authos.CheckBaseURL(id.Server)
+	if err != nil {
+		return Identity{}, err
+	}
+	id.Server = base
+	return id, nil
+}
+
+// FromProfile is the identity a profile describes.
+func FromProfile(name string, p config.Profile) Identity {
+	return Identity{Profile: name, Server: strings.TrimRight(p.Server, "/"), Org: p.Org, Service: p.Service, ClientID: p.ClientID, CABundle: p.CABundle}
+}

@@ -37,10 +37,10 @@ func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
 type EventKind int
 
 const (
-	EventPending   EventKind = iota // still waiting for approval
-	EventMFA                        // approved, MFA to finish in the browser (said once)
-	EventSlowDown                   // rate limited: polling slower from now on
-	EventRetrying                   // server or network trouble, retrying
+	EventPending  EventKind = iota // still waiting for approval
+	EventMFA                       // approved, MFA to finish in the browser (said once)
+	EventSlowDown                  // rate limited: polling slower from now on
+	EventRetrying                  // server or network trouble, retrying
 )
 
 // Event is one step of the poll loop. Err is set for EventRetrying.

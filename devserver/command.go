@@ -1,0 +1,264 @@
+package devserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+const usage = `usage:
+  dev-server [--listen 127.0.0.1:8080] [--no-rate-limit] [--legacy-mfa] [--legacy-platform-prefix]
+             [--interval N] [--expires-in N] [--token-lifetime 24h] [--rate-limit-period 5s]
+             [--cleanup-interval 5m] [--dashboard-url URL]
+  dev-server control approve|mfa-complete|deny|expire USER_CODE [--user EMAIL] [--server URL]
+`
+
+// Command runs the dev-server command line; args are the words after
+// "dev-server". It returns the exit status: 0 success, 1 failure, 2 usage.
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "control" {
+		return controlCommand(ctx, args[1:], stderr)
+	}
+	fs := flag.NewFlagSet("dev-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+	noRate := fs.Bool("no-rate-limit", false, "disable the device-route rate limiter")
+	legacyMFA := fs.Bool("legacy-mfa", false, `emulate the intermediate server's "MFA verification required" answer`)
+	legacyPrefix := fs.Bool("legacy-platform-prefix", false, "accept any platform-* client_id for the platform flow (older server)")
+	interval := fs.Int("interval", defaultInterval, "poll interval sent with device codes, seconds")
+	expiresIn := fs.Int("expires-in", defaultExpiresIn, "device code lifetime, seconds")
+	lifetime := fs.Duration("token-lifetime", defaultTokenLifetime, "access token lifetime")
+	ratePeriod := fs.Duration("rate-limit-period", defaultRatePeriod, "rate limiter refill period (older server: 60s)")
+	cleanup := fs.Duration("cleanup-interval", defaultCleanup, "how often expired device codes are swept")
+	dashboard := fs.String("dashboard-url", "", "PLATFORM_DASHBOARD_BASE_URL (default: the server's own URL)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "dev-server: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	if *interval <= 0 || *expiresIn <= 0 || *lifetime <= 0 || *ratePeriod <= 0 || *cleanup <= 0 {
+		fmt.Fprintln(stderr, "dev-server: --interval, --expires-in, --token-lifetime, --rate-limit-period and --cleanup-interval must be positive")
+		return 2
+	}
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "dev-server: listening on %s: %v\n", *listen, err)
+		return 1
+	}
+	base := "http://" + displayAddr(ln.Addr())
+	srv, err := New(Options{
+		BaseURL: base, DashboardURL: *dashboard,
+		Interval: *interval, ExpiresIn: *expiresIn, TokenLifetime: *lifetime,
+		DisableRateLimit: *noRate, RateLimitPeriod: *ratePeriod, CleanupInterval: *cleanup,
+		LegacyMFA: *legacyMFA, LegacyPlatformPrefix: *legacyPrefix,
+	})
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "dev-server: %v\n", err)
+		return 1
+	}
+	srv.PrintSeed(stderr)
+
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(stdout, "authos dev server listening on %s\n", base)
+
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "dev-server: serving: %v\n", err)
+		return 1
+	case <-ctx.Done():
+	}
+	// Graceful shutdown; requests still running (a delayed fault) get a few
+	// seconds, and see their context cancelled through BaseContext anyway.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintf(stderr, "dev-server: shutting down: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// displayAddr turns a listener address into a host:port a browser can
+// reach: an unspecified host (":0", "0.0.0.0", "[::]") becomes 127.0.0.1.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+	}
+	return net.JoinHostPort(tcp.IP.String(), fmt.Sprint(tcp.Port))
+}
+
+// PrintSeed writes the seeded organisations, services, client ids and users.
+func (s *Server) PrintSeed(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "authos dev server: issuer %s, kid %s\n", s.baseURL, s.kid)
+	orgs := make([]string, 0, len(s.orgs))
+	for slug := range s.orgs {
+		orgs = append(orgs, slug)
+	}
+	slices.Sort(orgs)
+	for _, slug := range orgs {
+		o := s.orgs[slug]
+		state := "active"
+		if !o.active {
+			state = "inactive"
+		}
+		fmt.Fprintf(&b, "  org %s (%s), providers %s\n", slug, state, strings.Join(o.providers, ", "))
+		for _, svc := range s.services {
+			if svc.orgSlug != slug {
+				continue
+			}
+			uri := svc.activationURI
+			if uri == "" {
+				uri = "(no device activation URI)"
+			}
+			fmt.Fprintf(&b, "    service %-10s client_id %-16s activation %s\n", svc.slug, svc.clientID, uri)
+		}
+	}
+	fmt.Fprintf(&b, "  platform: org %s, service %s, client_id %s, activation %s/activate\n",
+		PlatformOrg, PlatformService, PlatformClientID, s.dash)
+	b.WriteString("  users:\n")
+	for _, id := range []string{AliceID, BobID, OwnerID, EveID} {
+		u := s.users[id]
+		var notes []string
+		var member []string
+		for _, slug := range orgs {
+			if s.orgs[slug].members[id] {
+				member = append(member, slug)
+			}
+		}
+		if len(member) > 0 {
+			notes = append(notes, "member of "+strings.Join(member, ", "))
+		} else {
+			notes = append(notes, "no org membership")
+		}
+		if u.platformOwner {
+			notes = append(notes, "platform owner")
+		}
+		if u.mfaEnabled {
+			notes = append(notes, "MFA (TOTP secret "+u.totpSecret+")")
+		}
+		fmt.Fprintf(&b, "    %-20s %s  %s\n", u.email, u.id, strings.Join(notes, "; "))
+	}
+	fmt.Fprintf(&b, "  approve a code: dev-server control approve XXXX-XXXX --user %s --server %s\n", UserAlice, s.baseURL)
+	_, _ = io.WriteString(w, b.String())
+}
+
+// parseInterspersed parses flags that may come after positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func controlCommand(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dev-server control", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	email := fs.String("user", DefaultControlUser, "email of the user who approves")
+	defServer := os.Getenv("AUTHOS_SERVER")
+	if defServer == "" {
+		defServer = "http://127.0.0.1:8080"
+	}
+	server := fs.String("server", defServer, "dev server base URL (default $AUTHOS_SERVER, then http://127.0.0.1:8080)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if len(pos) != 2 || !slices.Contains([]string{"approve", "mfa-complete", "deny", "expire"}, pos[0]) {
+		fs.Usage()
+		return 2
+	}
+	action, code := pos[0], pos[1]
+	info, err := postControl(ctx, strings.TrimRight(*server, "/"), controlRequest{Action: action, UserCode: code, User: *email})
+	if err != nil {
+		fmt.Fprintf(stderr, "dev-server control %s %s: %v\n", action, code, err)
+		return 1
+	}
+	msg := fmt.Sprintf("%s: %s %s/%s, status %s", code, action, info.Org, info.Service, info.Status)
+	if info.User != "" {
+		msg += ", user " + info.User
+		if info.Status == "pending" {
+			msg += " (awaiting MFA: run mfa-complete)"
+		}
+	}
+	fmt.Fprintln(stderr, msg)
+	return 0
+}
+
+func postControl(ctx context.Context, server string, req controlRequest) (*CodeInfo, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the request: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/_dev/control", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("calling the dev server: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e envelope
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return nil, errors.New(e.Error)
+		}
+		return nil, fmt.Errorf("dev server answered %s", resp.Status)
+	}
+	var info CodeInfo
+	if err := json.Unmarshal(data, &info); err != nil {
+		return nil, fmt.Errorf("decoding the answer: %w", err)
+	}
+	return &info, nil
+}

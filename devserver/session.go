@@ -1,0 +1,239 @@
+package devserver
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+var b64 = base64.RawURLEncoding
+
+// jwtHeader is serialised in jsonwebtoken's field order.
+type jwtHeader struct {
+	Typ string `json:"typ"`
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+// Claims are the claims of an access token issued by the device flow
+// (newest server, §11). Org and Service are absent for platform tokens.
+type Claims struct {
+	Sub             string `json:"sub"`
+	Email           string `json:"email"`
+	IsPlatformOwner bool   `json:"is_platform_owner"`
+	Jti             string `json:"jti"`
+	Org             string `json:"org,omitempty"`
+	Service         string `json:"service,omitempty"`
+	Aud             string `json:"aud"`
+	Iss             string `json:"iss"`
+	TokenUse        string `json:"token_use"`
+	Exp             int64  `json:"exp"`
+	Iat             int64  `json:"iat"`
+}
+
+func (s *Server) signToken(g *grant, now time.Time) (string, error) {
+	jti, err := newUUID()
+	if err != nil {
+		return "", err
+	}
+	c := Claims{
+		Sub: g.user.id, Email: g.user.email, IsPlatformOwner: g.user.platformOwner, Jti: jti,
+		Aud: "platform", Iss: s.baseURL, TokenUse: "management_access",
+		Iat: now.Unix(), Exp: now.Add(s.opts.TokenLifetime).Unix(),
+	}
+	typ := "authos-management+jwt"
+	if g.svc != nil {
+		c.Org, c.Service = g.svc.orgSlug, g.svc.slug
+		c.Aud = "service:" + g.svc.orgSlug + "/" + g.svc.slug
+	}
+	if g.resource != "" {
+		c.Aud, c.TokenUse, typ = g.resource, "external_resource_access", "at+jwt"
+	}
+	return s.sign(jwtHeader{Typ: typ, Alg: "RS256", Kid: s.kid}, c)
+}
+
+func (s *Server) sign(h jwtHeader, claims any) (string, error) {
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("encoding the JWT header: %w", err)
+	}
+	cb, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encoding the JWT claims: %w", err)
+	}
+	signingInput := b64.EncodeToString(hb) + "." + b64.EncodeToString(cb)
+	sum := sha256.Sum256([]byte(signingInput))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
+	if err != nil {
+		return "", fmt.Errorf("signing the JWT: %w", err)
+	}
+	return signingInput + "." + b64.EncodeToString(sig), nil
+}
+
+// errTokenExpired and errBadToken distinguish jsonwebtoken's rejection
+// (outside its 60 s leeway) from AuthOS's own exp < now check.
+var (
+	errBadToken     = errors.New("invalid token")
+	errTokenExpired = errors.New("token expired")
+)
+
+// verify checks a token like AuthOS's validate_token: RS256 with our kid,
+// exp with jsonwebtoken's default 60 s leeway, then a strict exp check.
+func (s *Server) verify(token string, now time.Time) (*Claims, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, errBadToken
+	}
+	hb, err1 := b64.DecodeString(parts[0])
+	cb, err2 := b64.DecodeString(parts[1])
+	sig, err3 := b64.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil, errBadToken
+	}
+	var h jwtHeader
+	if json.Unmarshal(hb, &h) != nil || h.Alg != "RS256" || h.Kid != s.kid {
+		return nil, errBadToken
+	}
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if rsa.VerifyPKCS1v15(&s.key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
+		return nil, errBadToken
+	}
+	var c Claims
+	if json.Unmarshal(cb, &c) != nil {
+		return nil, errBadToken
+	}
+	switch {
+	case c.Exp < now.Unix()-60:
+		return nil, errBadToken
+	case c.Exp < now.Unix():
+		return nil, errTokenExpired
+	}
+	return &c, nil
+}
+
+type jwk struct {
+	Kty string `json:"kty"`
+	Alg string `json:"alg"`
+	Use string `json:"use"`
+	Kid string `json:"kid"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+}
+
+// handleJWKS is GET /.well-known/jwks.json.
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	pub := s.key.PublicKey
+	s.writeJSON(w, http.StatusOK, map[string][]jwk{"keys": {{
+		Kty: "RSA", Alg: "RS256", Use: "sig", Kid: s.kid,
+		N: b64.EncodeToString(pub.N.Bytes()),
+		E: b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}})
+}
+
+// authenticate is AuthOS's /api middleware: a Bearer JWT that verifies and
+// a live session row matching its hash.
+func (s *Server) authenticate(r *http.Request) (string, *Claims, *apiError) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", nil, unauthorized("Missing or invalid Authorization header")
+	}
+	now := s.now()
+	c, err := s.verify(token, now)
+	switch {
+	case errors.Is(err, errTokenExpired):
+		return "", nil, &apiError{http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired"}
+	case err != nil:
+		return "", nil, &apiError{http.StatusUnauthorized, "JWT_ERROR", "Invalid token"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessions[hashToken(token)]
+	if sess == nil || !sess.expiresAt.After(now) {
+		return "", nil, unauthorized("Session revoked or expired")
+	}
+	if u := s.users[c.Sub]; u == nil || u.deleted {
+		return "", nil, unauthorized("User not found")
+	}
+	return token, c, nil
+}
+
+type userResponse struct {
+	ID      string `json:"id"`
+	Email   string `json:"email"`
+	Org     string `json:"org"`
+	Service string `json:"service"`
+}
+
+// handleUser is GET /api/user.
+func (s *Server) handleUser(w http.ResponseWriter, r *http.Request) {
+	_, c, apiErr := s.authenticate(r)
+	if apiErr != nil {
+		s.writeError(w, apiErr)
+		return
+	}
+	s.mu.Lock()
+	email := s.users[c.Sub].email
+	s.mu.Unlock()
+	s.writeJSON(w, http.StatusOK, userResponse{ID: c.Sub, Email: email, Org: c.Org, Service: c.Service})
+}
+
+// handleLogout is POST /api/auth/logout: it deletes the session.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	token, _, apiErr := s.authenticate(r)
+	if apiErr != nil {
+		s.writeError(w, apiErr)
+		return
+	}
+	s.mu.Lock()
+	delete(s.sessions, hashToken(token))
+	s.mu.Unlock()
+	s.writeJSON(w, http.StatusOK, map[string]string{"message": "Logged out successfully"})
+}
+
+// handleRevoke is POST /auth/revoke (RFC 7009 style). It reads an axum
+// Form: a non-form content type is a plain 415 and a missing token a plain
+// 422; otherwise the answer is always 200 with an empty body.
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		writePlain(w, http.StatusUnsupportedMediaType, "Form requests must have `Content-Type: application/x-www-form-urlencoded`")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		writePlain(w, http.StatusRequestEntityTooLarge, "Failed to buffer the request body: length limit exceeded")
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writePlain(w, http.StatusUnprocessableEntity, "Failed to deserialize form body: "+err.Error())
+		return
+	}
+	if !form.Has("token") {
+		writePlain(w, http.StatusUnprocessableEntity, "Failed to deserialize form body: missing field `token`")
+		return
+	}
+	token := form.Get("token")
+	// Refresh tokens are never handed out by the device flow, so only the
+	// access-token branch can match anything here.
+	if form.Get("token_type_hint") != "refresh_token" && strings.TrimSpace(token) != "" && len(token) <= 1000 {
+		s.mu.Lock()
+		delete(s.sessions, hashToken(token))
+		s.mu.Unlock()
+	}
+	w.WriteHeader(http.StatusOK)
+}

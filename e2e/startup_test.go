@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNoProcessStartedAtStartup puts a fake dbus-launch on PATH, with no
+// session bus, and checks that no command of the binary ever runs it.
+func TestNoProcessStartedAtStartup(t *testing.T) {
+	t.Parallel()
+	fakeBin := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "dbus-launch-ran")
+	script := "#!/bin/sh\necho \"$0 $*\" >> " + marker + "\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(fakeBin, "dbus-launch"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := fakeBin + ":" + os.Getenv("PATH")
+
+	// Control: keyring linked without the guard does run dbus-launch here,
+	// so this test would notice the guard failing.
+	raw := filepath.Join(t.TempDir(), "rawkeyring")
+	if out, err := exec.Command("go", "build", "-o", raw, "./testdata/rawkeyring").CombinedOutput(); err != nil {
+		t.Fatalf("building the control program: %v\n%s", err, out)
+	}
+	ctl := exec.Command(raw)
+	ctl.Env = []string{"PATH=" + path, "HOME=" + t.TempDir(), "XDG_RUNTIME_DIR=" + t.TempDir()}
+	ctl.Run()
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("control program did not run the fake dbus-launch: the test setup cannot see the trap")
+	}
+	os.Remove(marker)
+
+	d := startDevServer(t)
+	s := newSandbox(t, d.URL)
+	s.env["PATH"] = path
+	s.login(t, d, 1, "alice@acme.example")
+	for _, args := range [][]string{{"version"}, {"token"}, {"status"}, {"status", "--json"}, {"logout"}, {"token", "--org", "nope"}} {
+		s.run(t, args...)
+	}
+	s.env["AUTHOS_NONINTERACTIVE"] = "1"
+	s.run(t, "token")
+	if b, err := os.ReadFile(marker); err == nil {
+		t.Fatalf("dbus-launch was started: %s", b)
+	}
+}
+
+// TestGuardInitialisesBeforeKeyring checks the package init order the
+// guard relies on, as the runtime reports it.
+func TestGuardInitialisesBeforeKeyring(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(bin, "version")
+	cmd.Env = []string{"GODEBUG=inittrace=1", "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, ring := -1, -1
+	for i, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(line, "init github.com/authos/authos-credential-helper/internal/nobus "):
+			guard = i
+		case strings.HasPrefix(line, "init github.com/99designs/keyring "):
+			ring = i
+		}
+	}
+	if guard < 0 || ring < 0 || guard > ring {
+		t.Fatalf("nobus init at line %d, keyring init at line %d:\n%s", guard, ring, out)
+	}
+}

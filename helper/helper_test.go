@@ -1,0 +1,206 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/config"
+)
+
+type memCache struct {
+	mu      sync.Mutex
+	entries map[string]cache.Entry
+	corrupt map[string]bool
+}
+
+func (m *memCache) Get(n string) (cache.Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.corrupt[n] {
+		return cache.Entry{}, cache.ErrCorrupt
+	}
+	e, ok := m.entries[n]
+	if !ok {
+		return cache.Entry{}, cache.ErrMiss
+	}
+	return e, nil
+}
+func (m *memCache) Put(n string, e cache.Entry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.corrupt, n)
+	m.entries[n] = e
+	return nil
+}
+func (m *memCache) Delete(n string) error { m.mu.Lock(); defer m.mu.Unlock(); delete(m.entries, n); return nil }
+
+type nopPrompt struct{}
+
+func (nopPrompt) ShowCode(Identity, string, string, time.Time) {}
+func (nopPrompt) Event(authos.Event)                           {}
+func (nopPrompt) Waiting(Identity)                             {}
+func (nopPrompt) Finish(error)                                 {}
+
+// waitSignal reports the Waiting call.
+type waitSignal struct {
+	nopPrompt
+	ch chan struct{}
+}
+
+func (w waitSignal) Waiting(Identity) { close(w.ch) }
+
+var id = Identity{Server: "https://sso.example", Org: "acme", Service: "cli", ClientID: "acme-cli"}
+
+func TestToken(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	fresh := cache.Entry{AccessToken: "cached", TokenType: "Bearer", ObtainedAt: now.Add(-time.Hour), ExpiresAt: now.Add(23 * time.Hour)}
+	nearEnd := fresh
+	nearEnd.ExpiresAt = now.Add(4 * time.Minute) // inside the 5 min margin
+	tests := []struct {
+		name       string
+		entry      *cache.Entry
+		corrupt    bool
+		req        Request
+		loginErr   error
+		wantToken  string
+		wantLogins int
+		wantErr    string
+	}{
+		{name: "hit", entry: &fresh, wantToken: "cached"},
+		{name: "miss logs in", wantToken: "new", wantLogins: 1},
+		{name: "inside the margin logs in", entry: &nearEnd, wantToken: "new", wantLogins: 1},
+		{name: "corrupt entry is a miss", entry: &fresh, corrupt: true, wantToken: "new", wantLogins: 1},
+		{name: "force logs in despite a hit", entry: &fresh, req: Request{Force: true}, wantToken: "new", wantLogins: 1},
+		{name: "non-interactive miss fails with the fix", req: Request{NonInteractive: true}, wantErr: "run: authos-credential-helper login --server https://sso.example"},
+		{name: "non-interactive hit is served", entry: &fresh, req: Request{NonInteractive: true}, wantToken: "cached"},
+		{name: "login failure", loginErr: errors.New("denied"), wantErr: "denied", wantLogins: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &memCache{entries: map[string]cache.Entry{}, corrupt: map[string]bool{}}
+			if tc.entry != nil {
+				c.entries[id.Key()] = *tc.entry
+			}
+			if tc.corrupt {
+				c.corrupt[id.Key()] = true
+			}
+			logins := 0
+			h := &Helper{Cache: c, Locks: FileLocker{Dir: t.TempDir()}, Now: func() time.Time { return now },
+				Login: func(context.Context, Identity, Prompter) (authos.Token, error) {
+					logins++
+					return authos.Token{AccessToken: "new", TokenType: "Bearer", ExpiresIn: 3600}, tc.loginErr
+				}}
+			req := tc.req
+			req.Identity, req.Prompt = id, nopPrompt{}
+			cred, err := h.Token(context.Background(), req)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+			} else if err != nil || cred.Token != tc.wantToken {
+				t.Fatalf("Token = %q, %v; want %q", cred.Token, err, tc.wantToken)
+			}
+			if logins != tc.wantLogins {
+				t.Errorf("logins = %d, want %d", logins, tc.wantLogins)
+			}
+			if tc.wantToken == "new" {
+				e := c.entries[id.Key()]
+				if e.AccessToken != "new" || !e.ExpiresAt.Equal(now.Add(time.Hour)) {
+					t.Errorf("stored %+v", e)
+				}
+				if !cred.ExpiresAt.Equal(now.Add(55 * time.Minute)) {
+					t.Errorf("handed-out expiry %v, want real expiry minus the margin", cred.ExpiresAt)
+				}
+			}
+		})
+	}
+}
+
+func TestEntryExpiryIsTheEarlierOfExpiresInAndExp(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	h := &Helper{Now: func() time.Time { return now }}
+	// payload {"sub":"u1","email":"a@x","exp":1800000600}
+	jwt := "e30.eyJzdWIiOiJ1MSIsImVtYWlsIjoiYUB4IiwiZXhwIjoxODAwMDAwNjAwfQ.sig"
+	e := h.entry(id, authos.Token{AccessToken: jwt, ExpiresIn: 86400})
+	if !e.ExpiresAt.Equal(time.Unix(1_800_000_600, 0)) || e.Email != "a@x" || e.Subject != "u1" {
+		t.Fatalf("entry = %+v", e)
+	}
+	// A 10-minute token with a 5-minute margin is served for its first half.
+	if m := h.margin(e); m != 5*time.Minute {
+		t.Fatalf("margin = %v", m)
+	}
+	e.ExpiresAt = now.Add(4 * time.Minute)
+	e.ObtainedAt = now
+	if m := h.margin(e); m != 2*time.Minute {
+		t.Fatalf("short-token margin = %v, want half its life", m)
+	}
+}
+
+func TestWaiterSharesTheLeadersFailure(t *testing.T) {
+	dir := t.TempDir()
+	locks := FileLocker{Dir: dir, Poll: time.Millisecond}
+	unlock, _, err := locks.Lock(context.Background(), id.Key(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &memCache{entries: map[string]cache.Entry{}, corrupt: map[string]bool{}}
+	logins := 0
+	h := &Helper{Cache: c, Locks: locks, Login: func(context.Context, Identity, Prompter) (authos.Token, error) {
+		logins++
+		return authos.Token{AccessToken: "x", ExpiresIn: 60}, nil
+	}}
+	done := make(chan error)
+	blocked := waitSignal{ch: make(chan struct{})}
+	go func() {
+		_, err := h.Token(context.Background(), Request{Identity: id, Prompt: blocked})
+		done <- err
+	}()
+	<-blocked.ch // the waiter found the lock taken
+	locks.Failed(id.Key(), time.Now(), errors.New("the sign-in code expired"))
+	unlock()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "another process") || logins != 0 {
+		t.Fatalf("waiter: err=%v logins=%d; want the leader's failure and no new prompt", err, logins)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	cfg := &config.Config{DefaultProfile: "acme", Profiles: map[string]config.Profile{
+		"acme":  {Server: "https://sso.acme.example/", Org: "acme", Service: "cli", ClientID: "acme-cli"},
+		"other": {Server: "https://sso.other.example", Org: "o", Service: "s", ClientID: "c"},
+	}}
+	tests := []struct {
+		name       string
+		flags, env Selector
+		want       string // "org/service at host" or error substring
+		wantErr    bool
+	}{
+		{name: "default profile", want: "acme/cli at sso.acme.example"},
+		{name: "env profile", env: Selector{Profile: "other"}, want: "o/s at sso.other.example"},
+		{name: "flags beat env", flags: Selector{Profile: "acme"}, env: Selector{Profile: "other"}, want: "acme/cli at sso.acme.example"},
+		{name: "flag field overrides profile", flags: Selector{Profile: "acme", Service: "api"}, want: "acme/api at sso.acme.example"},
+		{name: "explicit fields", env: Selector{Server: "http://127.0.0.1:1", Org: "a", Service: "b", ClientID: "c"}, want: "a/b at 127.0.0.1:1"},
+		{name: "incomplete", flags: Selector{Server: "https://x"}, want: "lacks org, service, client-id", wantErr: true},
+		{name: "unknown profile", flags: Selector{Profile: "nope"}, want: "no profile", wantErr: true},
+		{name: "plain http remote", flags: Selector{Server: "http://x.example", Org: "a", Service: "b", ClientID: "c"}, want: "only https", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Resolve(cfg, tc.flags, tc.env)
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil || got.String() != tc.want {
+				t.Fatalf("Resolve = %v, %v; want %s", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -4,8 +4,8 @@ go 1.26.8
 
 require (
 	github.com/99designs/keyring v1.2.2
-	github.com/BurntSushi/toml v1.6.0
 	github.com/adrg/xdg v0.5.3
+	github.com/pelletier/go-toml/v2 v2.4.3
 	golang.org/x/sys v0.26.0
 	golang.org/x/term v0.3.0
 )

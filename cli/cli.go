@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -144,10 +146,21 @@ func newApp(env Env) (*app, error) {
 	h := &helper.Helper{
 		Cache:  store,
 		Locks:  helper.FileLocker{Dir: env.Paths.Locks},
-		Login:  helper.DeviceLogin(version.UserAgent(), authos.RealClock{}),
+		Login:  interruptible(helper.DeviceLogin(version.UserAgent(), authos.RealClock{})),
 		Margin: cfg.Cache.ExpiryMargin.Duration,
 	}
 	return &app{env: env, cfg: cfg, keys: keys, store: store, h: h}, nil
+}
+
+// interruptible makes Ctrl-C (and SIGTERM) end a login cleanly: the prompt's
+// status line is cleared, nothing is stored, the error says so. Installed
+// only here, so that the hit path never pays for os/signal.
+func interruptible(login helper.LoginFunc) helper.LoginFunc {
+	return func(ctx context.Context, id helper.Identity, p helper.Prompter) (authos.Token, error) {
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return login(ctx, id, p)
+	}
 }
 
 // identityFlags registers the identity flags on fs.

@@ -2,16 +2,18 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/adrg/xdg"
+	"github.com/pelletier/go-toml/v2"
 )
 
 // AppName is the folder name under each XDG base directory.
@@ -100,12 +102,14 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	md, err := toml.Decode(string(b), c)
-	if err != nil {
+	dec := toml.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a typo in a key should not silently do nothing
+	if err := dec.Decode(c); err != nil {
+		var sme *toml.StrictMissingError
+		if errors.As(err, &sme) {
+			return nil, fmt.Errorf("config %s: unknown key: %s", path, strings.Join(strings.Fields(sme.String()), " "))
+		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
 	}
 	if c.DefaultProfile != "" {
 		if _, ok := c.Profiles[c.DefaultProfile]; !ok {

@@ -38,7 +38,12 @@ func (m *memCache) Put(n string, e cache.Entry) error {
 	m.entries[n] = e
 	return nil
 }
-func (m *memCache) Delete(n string) error { m.mu.Lock(); defer m.mu.Unlock(); delete(m.entries, n); return nil }
+func (m *memCache) Delete(n string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.entries, n)
+	return nil
+}
 
 type nopPrompt struct{}
 

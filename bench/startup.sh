@@ -1,0 +1,12 @@
+#!/bin/sh
+# Start-up benchmark: cache-hit `token` vs `version` vs hello-world, median and
+# p95 over RUNS (default 300) interleaved runs, and peak RSS. Builds the binary
+# exactly as install.sh does.
+set -eu
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+case "$(go env GOOS)" in darwin) cgo=1 ;; *) cgo=0 ;; esac
+CGO_ENABLED=$cgo go build -trimpath -ldflags "-s -w" -o "$out/authos-credential-helper" .
+CGO_ENABLED=$cgo go build -trimpath -ldflags "-s -w" -o "$out/hello" ./bench/hello
+go run ./bench/startup -bin "$out/authos-credential-helper" -hello "$out/hello" -runs "${RUNS:-300}"

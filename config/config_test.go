@@ -1,0 +1,71 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name, toml, wantErr string
+		check               func(t *testing.T, c *Config)
+	}{
+		{name: "cli.md example", toml: `default_profile = "acme"
+
+[profiles.acme]
+server    = "https://sso.acme.example"
+org       = "acme"
+service   = "cli"
+client_id = "acme-cli"
+git       = ["https://git.acme.example/"]
+docker    = ["registry.acme.example"]
+terraform = ["tf.acme.example"]
+username  = "oauth2"
+
+[profiles.platform]
+server    = "https://sso.acme.example"
+org       = "platform"
+service   = "admin-cli"
+client_id = "platform-admin-cli"
+
+[cache]
+backend = "auto"
+expiry_margin = "10m"
+`, check: func(t *testing.T, c *Config) {
+			if c.DefaultProfile != "acme" || c.Profiles["acme"].ClientID != "acme-cli" || c.Profiles["acme"].Docker[0] != "registry.acme.example" ||
+				c.Profiles["platform"].Org != "platform" || c.Cache.Backend != "auto" || c.Cache.ExpiryMargin.Duration != 10*time.Minute {
+				t.Fatalf("%+v", c)
+			}
+			if got := c.ProfileNames(); len(got) != 2 || got[0] != "acme" {
+				t.Fatalf("ProfileNames = %v", got)
+			}
+		}},
+		{name: "unknown key", toml: "[profiles.a]\nsevrer = \"x\"\n", wantErr: "unknown key"},
+		{name: "bad margin", toml: "[cache]\nexpiry_margin = \"soon\"\n", wantErr: "config"},
+		{name: "dangling default", toml: "default_profile = \"x\"\n", wantErr: "names no [profiles.x]"},
+		{name: "not toml", toml: "[[[", wantErr: "config"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "config.toml")
+			os.WriteFile(p, []byte(tc.toml), 0o600)
+			c, err := Load(p)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+	if c, err := Load(filepath.Join(t.TempDir(), "missing.toml")); err != nil || len(c.Profiles) != 0 {
+		t.Fatalf("missing file: %v %v", c, err)
+	}
+}

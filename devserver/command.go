@@ -19,7 +19,7 @@ import (
 const usage = `usage:
   dev-server [--listen 127.0.0.1:8080] [--no-rate-limit] [--legacy-mfa] [--legacy-platform-prefix]
              [--interval N] [--expires-in N] [--token-lifetime 24h] [--rate-limit-period 5s]
-             [--cleanup-interval 5m] [--dashboard-url URL]
+             [--cleanup-interval 5m] [--dashboard-url URL] [--auto-approve EMAIL]
   dev-server control approve|mfa-complete|deny|expire USER_CODE [--user EMAIL] [--server URL]
 `
 
@@ -42,6 +42,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ratePeriod := fs.Duration("rate-limit-period", defaultRatePeriod, "rate limiter refill period (older server: 60s)")
 	cleanup := fs.Duration("cleanup-interval", defaultCleanup, "how often expired device codes are swept")
 	dashboard := fs.String("dashboard-url", "", "PLATFORM_DASHBOARD_BASE_URL (default: the server's own URL)")
+	autoApprove := fs.String("auto-approve", "", "demo mode: approve every new device code as this seeded user's `email` after 2 s")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -70,6 +71,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Interval: *interval, ExpiresIn: *expiresIn, TokenLifetime: *lifetime,
 		DisableRateLimit: *noRate, RateLimitPeriod: *ratePeriod, CleanupInterval: *cleanup,
 		LegacyMFA: *legacyMFA, LegacyPlatformPrefix: *legacyPrefix,
+		AutoApprove: *autoApprove,
 	})
 	if err != nil {
 		ln.Close()

@@ -112,6 +112,13 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 		status: "pending", expiresAt: now.Add(seconds(s.opts.ExpiresIn)), seq: s.nextSeq,
 	}
 	s.nextSeq++
+	if s.opts.AutoApprove != "" {
+		delay := s.opts.AutoApproveDelay
+		if delay <= 0 {
+			delay = 2 * time.Second
+		}
+		time.AfterFunc(delay, func() { s.Approve(uc, s.opts.AutoApprove) })
+	}
 	s.writeJSON(w, http.StatusOK, deviceCodeResponse{
 		DeviceCode: dc, UserCode: uc, VerificationURI: verificationURI,
 		ExpiresIn: s.opts.ExpiresIn, Interval: s.opts.Interval,

@@ -3,6 +3,7 @@ package devserver
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -420,5 +421,33 @@ func TestUserCodeAlphabetAndUniqueness(t *testing.T) {
 	}
 	if len(seen) < 1990 {
 		t.Errorf("only %d distinct codes of 2000", len(seen))
+	}
+}
+
+func TestAutoApprove(t *testing.T) {
+	if _, err := New(Options{AutoApprove: "nobody@example"}); err == nil {
+		t.Fatal("accepted an unknown auto-approve user")
+	}
+	s, err := New(Options{AutoApprove: UserAlice, AutoApproveDelay: time.Millisecond, DisableRateLimit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/auth/device/code", "application/json", strings.NewReader(`{"client_id":"acme-cli","org":"acme","service":"cli"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		codes := s.Pending()
+		if len(codes) == 1 && codes[0].Status == "authorized" && codes[0].User == UserAlice {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not approved: %+v", codes)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

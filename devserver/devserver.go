@@ -88,6 +88,11 @@ type Options struct {
 	LegacyPlatformPrefix bool
 	// Key signs access tokens; default a fresh RSA 2048 key.
 	Key *rsa.PrivateKey
+	// AutoApprove, a seeded user's email, makes the server approve every new
+	// device code as that user after AutoApproveDelay (default 2 s): a demo
+	// mode standing in for the person at the browser.
+	AutoApprove      string
+	AutoApproveDelay time.Duration
 }
 
 // Server is the development server. It implements http.Handler and is safe
@@ -216,6 +221,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.routes = s.routeTable()
 	s.seed()
+	if opts.AutoApprove != "" && s.userByEmail(opts.AutoApprove) == nil {
+		return nil, fmt.Errorf("--auto-approve: no seeded user %q", opts.AutoApprove)
+	}
 	return s, nil
 }
 

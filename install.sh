@@ -1,16 +1,21 @@
 #!/bin/sh
 # Builds and installs authos-credential-helper from this checkout.
-#   ./install.sh [--prefix DIR]     (default DIR: ~/.local; binaries go to DIR/bin)
+#   ./install.sh [--prefix DIR] [--run]
+# DIR defaults to ~/.local (binaries go to DIR/bin). --run then runs the main
+# job: sign in and get a token, against the built-in dev server (auto-approved
+# as alice@acme.example) when no AuthOS server is configured.
 # Needs only Go. Idempotent: running it again replaces the binaries and
 # leaves everything else alone. It never touches client configuration.
 set -eu
 
 prefix="${HOME}/.local"
+run=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }; prefix="$2"; shift 2 ;;
 	--prefix=*) prefix="${1#--prefix=}"; shift ;;
-	-h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+	--run) run=1; shift ;;
+	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
 	*) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -30,7 +35,12 @@ esac
 bindir="$prefix/bin"
 mkdir -p "$bindir"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+server_pid=
+cleanup() {
+	[ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 CGO_ENABLED=$cgo go build -trimpath \
 	-ldflags "-s -w -X github.com/authos/authos-credential-helper/internal/version.Version=$version -X github.com/authos/authos-credential-helper/internal/version.Commit=$commit" \
 	-o "$tmp/authos-credential-helper" .
@@ -42,3 +52,30 @@ case ":${PATH}:" in
 *":$bindir:"*) ;;
 *) echo "note: $bindir is not on your PATH; add it, e.g. export PATH=\"$bindir:\$PATH\"" ;;
 esac
+
+[ "$run" = 1 ] || exit 0
+
+# The main job: a token for the configured identity, or for the dev server's.
+bin="$bindir/authos-credential-helper"
+config="${XDG_CONFIG_HOME:-$HOME/.config}/authos-credential-helper/config.toml"
+if [ -z "${AUTHOS_SERVER:-}${AUTHOS_PROFILE:-}" ] && [ ! -f "$config" ]; then
+	echo "no AuthOS server configured: starting the built-in dev server (it approves as alice@acme.example)"
+	"$bin" dev-server --listen 127.0.0.1:0 --auto-approve alice@acme.example >"$tmp/server.out" 2>"$tmp/server.log" &
+	server_pid=$!
+	i=0
+	until grep -q listening "$tmp/server.out" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -lt 100 ] || { cat "$tmp/server.log" >&2; echo "install.sh: the dev server did not start" >&2; exit 1; }
+		sleep 0.1
+	done
+	AUTHOS_SERVER=$(sed -n 's/^authos dev server listening on //p' "$tmp/server.out")
+	export AUTHOS_SERVER AUTHOS_ORG=acme AUTHOS_SERVICE=cli AUTHOS_CLIENT_ID=acme-cli
+	# Keep the demo's cache out of the user's own.
+	export XDG_CACHE_HOME="$tmp/cache" XDG_STATE_HOME="$tmp/state" XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config"
+fi
+echo "\$ authos-credential-helper token   (the token goes to stdout, here /dev/null)"
+"$bin" token >/dev/null
+echo "\$ authos-credential-helper token   (again: served from the encrypted cache, no network)"
+"$bin" token >/dev/null
+echo "\$ authos-credential-helper status"
+"$bin" status

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, vet, staticcheck, and all tests
+# (unit, fuzz seeds, end-to-end against the built binary and its dev server).
+# On a fresh Debian machine it first installs what the tests need (as root,
+# or through sudo).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+command -v go >/dev/null || { echo "test.sh: Go is needed (https://go.dev/dl/)" >&2; exit 1; }
+
+# Debian packages the tests use: git (module fetches by VCS), GNU time
+# (bench/startup's peak RSS).
+need=()
+command -v git >/dev/null || need+=(git)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+go mod download
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+go test -race -count=1 ./...

@@ -24,6 +24,7 @@ import (
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/version"
 )
 
@@ -105,7 +106,7 @@ func report(stderr io.Writer, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitUsage
 	}
-	msg := strings.Join(strings.Fields(err.Error()), " ")
+	msg := redact.String(strings.Join(strings.Fields(err.Error()), " "))
 	if errors.Is(err, context.Canceled) {
 		msg = "interrupted; nothing was stored"
 	}

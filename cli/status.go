@@ -12,6 +12,7 @@ import (
 	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/version"
 )
 
@@ -181,7 +182,7 @@ func (a *app) logout(ctx context.Context, name, label string) error {
 func (a *app) revoke(ctx context.Context, id helper.Identity, e cache.Entry) bool {
 	c, err := authos.NewClient(id.Server, id.CABundle, version.UserAgent())
 	if err != nil {
-		fmt.Fprintf(a.env.Stderr, "authos: warning: %v; the token stays valid at the server until %s\n", err, e.ExpiresAt.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(a.env.Stderr, "authos: warning: %s; the token stays valid at the server until %s\n", redact.String(err.Error()), e.ExpiresAt.Local().Format("2006-01-02 15:04"))
 		return false
 	}
 	c.Timeout = 10 * time.Second
@@ -191,7 +192,7 @@ func (a *app) revoke(ctx context.Context, id helper.Identity, e cache.Entry) boo
 		return true // the session was already gone
 	}
 	if err != nil {
-		fmt.Fprintf(a.env.Stderr, "authos: warning: could not end the session at the server (%v); the token stays valid there until %s\n", err, e.ExpiresAt.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(a.env.Stderr, "authos: warning: could not end the session at the server (%s); the token stays valid there until %s\n", redact.String(err.Error()), e.ExpiresAt.Local().Format("2006-01-02 15:04"))
 		return false
 	}
 	return true

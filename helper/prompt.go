@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/redact"
 )
 
 // Prompter shows the person what the device flow needs from them. Front ends
@@ -82,7 +83,7 @@ func (p *TextPrompter) Event(ev authos.Event) {
 	case authos.EventSlowDown:
 		line = fmt.Sprintf("the server asked to slow down; checking every %s", ev.Interval)
 	case authos.EventRetrying:
-		line = fmt.Sprintf("server trouble (%v); retrying in %s", ev.Err, ev.Interval)
+		line = fmt.Sprintf("server trouble (%s); retrying in %s", redact.String(ev.Err.Error()), ev.Interval)
 	default:
 		return
 	}

@@ -141,6 +141,15 @@ func (s *Store) Put(name string, e Entry) error {
 	return writeAtomic(path, out)
 }
 
+// Ready checks that the keyring holding the data key can be used, so that a
+// login is not started only to fail at storing its token.
+func (s *Store) Ready() error {
+	if _, err := s.Keys.Load(); err != nil && !errors.Is(err, ErrMiss) {
+		return err
+	}
+	return nil
+}
+
 // Delete removes the entry called name; a missing entry is not an error.
 func (s *Store) Delete(name string) error {
 	path, err := s.path(name)

@@ -270,6 +270,9 @@ func (s *sandbox) start(t *testing.T, args ...string) *proc {
 	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Env = s.environ()
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	// A session of its own: no controlling terminal, whatever runs the
+	// tests, as for a credential helper started by an IDE or CI.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

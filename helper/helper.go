@@ -21,6 +21,8 @@ type Cache interface {
 	Get(name string) (cache.Entry, error)
 	Put(name string, e cache.Entry) error
 	Delete(name string) error
+	// Ready reports whether Put can work, before a person is asked to sign in.
+	Ready() error
 }
 
 // Locker serialises logins per identity across processes.
@@ -131,6 +133,9 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 		if c, ok, err := h.cached(req.Identity); ok || err != nil {
 			return c, err
 		}
+	}
+	if err := h.Cache.Ready(); err != nil {
+		return Credential{}, err
 	}
 	tok, err := h.Login(ctx, req.Identity, req.Prompt)
 	if err != nil {

@@ -38,6 +38,7 @@ func (m *memCache) Put(n string, e cache.Entry) error {
 	m.entries[n] = e
 	return nil
 }
+func (m *memCache) Ready() error { return nil }
 func (m *memCache) Delete(n string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

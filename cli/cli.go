@@ -282,7 +282,7 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 		who = cred.Subject
 	}
 	backend, _ := a.keys.Backend()
-	fmt.Fprintf(env.Stderr, "authos: signed in to %s as %s; token cached (%s keyring) until %s\n",
+	fmt.Fprintf(env.Stderr, "authos: signed in to %s as %s; token cached (%s keyring), used until %s\n",
 		id, who, backend, cred.ExpiresAt.Local().Format("2006-01-02 15:04"))
 	return nil
 }

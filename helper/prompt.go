@@ -54,12 +54,13 @@ func (p *TextPrompter) ShowCode(id Identity, uri, code string, expiresAt time.Ti
 	p.status = "waiting for approval"
 	if p.Live && p.stop == nil {
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
-		go p.tick()
+		go p.tick(p.stop, p.done)
 	}
 }
 
-func (p *TextPrompter) tick() {
-	defer close(p.done)
+// tick gets its channels as arguments: Finish clears the fields.
+func (p *TextPrompter) tick(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -68,7 +69,7 @@ func (p *TextPrompter) tick() {
 		fmt.Fprintf(p.W, "\r\033[K  %s… %s left", p.status, clock(left))
 		p.mu.Unlock()
 		select {
-		case <-p.stop:
+		case <-stop:
 			return
 		case <-t.C:
 		}

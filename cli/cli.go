@@ -237,17 +237,23 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func runToken(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "token")
+// identityCommand parses a command that acts on one identity and wires it.
+func identityCommand(env Env, name string, args []string) (*app, helper.Identity, error) {
+	fs := newFlagSet(env, name)
 	sel := identityFlags(fs)
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, helper.Identity{}, err
 	}
 	a, err := newApp(env)
 	if err != nil {
-		return err
+		return nil, helper.Identity{}, err
 	}
 	id, err := a.resolve(*sel)
+	return a, id, err
+}
+
+func runToken(ctx context.Context, env Env, args []string) error {
+	a, id, err := identityCommand(env, "token", args)
 	if err != nil {
 		return err
 	}
@@ -260,16 +266,7 @@ func runToken(ctx context.Context, env Env, args []string) error {
 }
 
 func runLogin(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "login")
-	sel := identityFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	a, err := newApp(env)
-	if err != nil {
-		return err
-	}
-	id, err := a.resolve(*sel)
+	a, id, err := identityCommand(env, "login", args)
 	if err != nil {
 		return err
 	}

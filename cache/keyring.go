@@ -73,16 +73,26 @@ type KeyringOptions struct {
 // Keyring is a KeyStore on the OS keyring, opened on first use.
 type Keyring struct {
 	opts KeyringOptions
+	// Tests replace how backends are listed and opened.
+	candidates func() []string
+	openFn     func(name string) (keyring.Keyring, error)
 
 	once    sync.Once
 	ring    keyring.Keyring
 	backend string
 	err     error
+
+	passMu sync.Mutex
+	pass   string // asked once per process
 }
 
 // NewKeyring returns a KeyStore that opens its backend lazily, so commands
 // that find no cache entry never touch the keyring.
-func NewKeyring(opts KeyringOptions) *Keyring { return &Keyring{opts: opts} }
+func NewKeyring(opts KeyringOptions) *Keyring {
+	k := &Keyring{opts: opts}
+	k.candidates, k.openFn = k.autoCandidates, k.openOne
+	return k
+}
 
 // Name is the backend in use ("" before first use).
 func (k *Keyring) Name() string {
@@ -151,7 +161,7 @@ func (k *Keyring) open() {
 		return
 	}
 	k.backend = want
-	k.ring, k.err = k.openOne(want)
+	k.ring, k.err = k.openFn(want)
 	if k.err != nil {
 		k.err = fmt.Errorf("opening the %s keyring: %w%s", want, k.err, fixFor(want))
 	}
@@ -163,14 +173,14 @@ func (k *Keyring) openAuto() (keyring.Keyring, string, error) {
 	memo := filepath.Join(k.opts.StateDir, "backend")
 	if b, err := os.ReadFile(memo); err == nil {
 		name := strings.TrimSpace(string(b))
-		if slices.Contains(k.autoCandidates(), name) {
-			if r, err := k.openOne(name); err == nil {
+		if slices.Contains(k.candidates(), name) {
+			if r, err := k.openFn(name); err == nil {
 				return r, name, nil
 			}
 		}
 	}
 	var tried []string
-	for _, name := range k.autoCandidates() {
+	for _, name := range k.candidates() {
 		r, err := k.probe(name)
 		if err != nil {
 			tried = append(tried, name+": "+oneLine(err.Error()))
@@ -216,7 +226,7 @@ func (k *Keyring) probe(name string) (keyring.Keyring, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		r, err := k.openOne(name)
+		r, err := k.openFn(name)
 		if err == nil {
 			if _, gerr := r.Get(k.opts.Item); gerr != nil && !errors.Is(gerr, keyring.ErrKeyNotFound) {
 				err = gerr
@@ -260,9 +270,27 @@ func (k *Keyring) openOne(name string) (keyring.Keyring, error) {
 	return keyring.Open(cfg)
 }
 
+// Ready opens the backend and, for the file backend, gets the passphrase
+// now: before a sign-in, not after the person has finished it.
+func (k *Keyring) Ready() error {
+	name, err := k.Backend()
+	if err != nil {
+		return err
+	}
+	if name == string(keyring.FileBackend) {
+		_, err = k.passphrase(fmt.Sprintf("Passphrase for the token cache in %s", k.opts.FileDir))
+	}
+	return err
+}
+
 func (k *Keyring) passphrase(prompt string) (string, error) {
 	if p := os.Getenv("AUTHOS_CACHE_PASSPHRASE"); p != "" {
 		return p, nil
+	}
+	k.passMu.Lock()
+	defer k.passMu.Unlock()
+	if k.pass != "" {
+		return k.pass, nil
 	}
 	if k.opts.Passphrase == nil {
 		return "", errors.New("the file cache backend needs a passphrase: set AUTHOS_CACHE_PASSPHRASE")
@@ -271,6 +299,7 @@ func (k *Keyring) passphrase(prompt string) (string, error) {
 	if err == nil && p == "" {
 		err = errors.New("empty passphrase")
 	}
+	k.pass = p
 	return p, err
 }
 

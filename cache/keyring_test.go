@@ -3,9 +3,14 @@ package cache
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/99designs/keyring"
 )
 
 // TestKeyringBackends stores, reads and removes a data key in each backend
@@ -63,5 +68,43 @@ func TestKeyringUnknownBackend(t *testing.T) {
 	_, err := NewKeyring(KeyringOptions{Backend: "plaintext"}).Backend()
 	if err == nil {
 		t.Fatal("accepted an unknown backend")
+	}
+}
+
+// TestAutoProbeIsBounded: a backend that hangs (D-Bus activation, an
+// invisible unlock prompt) is given up after the probe timeout and the next
+// candidate is used; the choice is remembered.
+func TestAutoProbeIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	k := NewKeyring(KeyringOptions{Backend: "auto", Item: "x", StateDir: dir, ProbeTimeout: 50 * time.Millisecond})
+	hang := make(chan struct{})
+	defer close(hang)
+	k.candidates = func() []string { return []string{"secret-service", "file"} }
+	k.openFn = func(name string) (keyring.Keyring, error) {
+		if name == "secret-service" {
+			<-hang
+		}
+		return keyring.NewArrayKeyring(nil), nil
+	}
+	start := time.Now()
+	name, err := k.Backend()
+	if err != nil || name != "file" {
+		t.Fatalf("Backend = %q, %v; want the next candidate", name, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("probe took %v", d)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "backend")); strings.TrimSpace(string(b)) != "file" {
+		t.Fatalf("remembered %q", b)
+	}
+}
+
+func TestAutoWithNothingUsableNamesTheFix(t *testing.T) {
+	k := NewKeyring(KeyringOptions{Backend: "auto", Item: "x", StateDir: t.TempDir()})
+	k.candidates = func() []string { return []string{"keyctl"} }
+	k.openFn = func(string) (keyring.Keyring, error) { return nil, errors.New("operation not permitted") }
+	_, err := k.Backend()
+	if err == nil || !strings.Contains(err.Error(), "fix:") || !strings.Contains(err.Error(), "never falls back to plaintext") || !strings.Contains(err.Error(), "operation not permitted") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -144,6 +144,11 @@ func (s *Store) Put(name string, e Entry) error {
 // Ready checks that the keyring holding the data key can be used, so that a
 // login is not started only to fail at storing its token.
 func (s *Store) Ready() error {
+	if r, ok := s.Keys.(interface{ Ready() error }); ok {
+		if err := r.Ready(); err != nil {
+			return err
+		}
+	}
 	if _, err := s.Keys.Load(); err != nil && !errors.Is(err, ErrMiss) {
 		return err
 	}

@@ -74,41 +74,15 @@ type sealed struct {
 
 const fileSuffix = ".entry"
 
-// Get reads the entry called name. It returns ErrMiss when there is none and
-// an error wrapping ErrCorrupt when it cannot be read; other errors come from
-// the keyring.
+// Get reads the token entry called name. It returns ErrMiss when there is
+// none and an error wrapping ErrCorrupt when it cannot be read; other errors
+// come from the keyring.
 func (s *Store) Get(name string) (Entry, error) {
-	path, err := s.path(name)
-	if err != nil {
-		return Entry{}, err
-	}
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Entry{}, ErrMiss
-	}
-	if err != nil {
-		return Entry{}, fmt.Errorf("reading cache entry: %w", err)
-	}
-	var box sealed
-	if err := json.Unmarshal(raw, &box); err != nil || box.V != 1 {
-		return Entry{}, fmt.Errorf("%w: not a sealed entry", ErrCorrupt)
-	}
-	key, err := s.Keys.Load()
-	if errors.Is(err, ErrMiss) {
-		return Entry{}, fmt.Errorf("%w: its data key is no longer in the %s keyring", ErrCorrupt, s.Keys.Name())
-	}
-	if err != nil {
-		return Entry{}, err
-	}
-	if box.KeyID != keyID(key) {
-		return Entry{}, fmt.Errorf("%w: sealed under another data key", ErrCorrupt)
-	}
-	plain, err := open(key, box.Nonce, box.Data, name)
-	if err != nil {
-		return Entry{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
 	var e Entry
-	if err := json.Unmarshal(plain, &e); err != nil || e.Schema != Schema || e.AccessToken == "" {
+	if err := s.GetRecord(name, &e); err != nil {
+		return Entry{}, err
+	}
+	if e.Schema != Schema || e.AccessToken == "" {
 		return Entry{}, fmt.Errorf("%w: unknown schema", ErrCorrupt)
 	}
 	return e, nil
@@ -116,6 +90,50 @@ func (s *Store) Get(name string) (Entry, error) {
 
 // Put seals e and atomically replaces the entry called name.
 func (s *Store) Put(name string, e Entry) error {
+	e.Schema = Schema
+	return s.PutRecord(name, e)
+}
+
+// GetRecord opens the sealed record called name into v (JSON).
+func (s *Store) GetRecord(name string, v any) error {
+	path, err := s.path(name)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ErrMiss
+	}
+	if err != nil {
+		return fmt.Errorf("reading cache entry: %w", err)
+	}
+	var box sealed
+	if err := json.Unmarshal(raw, &box); err != nil || box.V != 1 {
+		return fmt.Errorf("%w: not a sealed entry", ErrCorrupt)
+	}
+	key, err := s.Keys.Load()
+	if errors.Is(err, ErrMiss) {
+		return fmt.Errorf("%w: its data key is no longer in the %s keyring", ErrCorrupt, s.Keys.Name())
+	}
+	if err != nil {
+		return err
+	}
+	if box.KeyID != keyID(key) {
+		return fmt.Errorf("%w: sealed under another data key", ErrCorrupt)
+	}
+	plain, err := open(key, box.Nonce, box.Data, name)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	defer clear(plain)
+	if err := json.Unmarshal(plain, v); err != nil {
+		return fmt.Errorf("%w: undecodable", ErrCorrupt)
+	}
+	return nil
+}
+
+// PutRecord seals v (as JSON) and atomically replaces the record called name.
+func (s *Store) PutRecord(name string, v any) error {
 	path, err := s.path(name)
 	if err != nil {
 		return err
@@ -124,8 +142,7 @@ func (s *Store) Put(name string, e Entry) error {
 	if err != nil {
 		return err
 	}
-	e.Schema = Schema
-	plain, err := json.Marshal(e)
+	plain, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -167,8 +184,9 @@ func (s *Store) Delete(name string) error {
 	return nil
 }
 
-// Names lists the entries present, readable or not.
-func (s *Store) Names() ([]string, error) {
+// Names lists the records present whose names start with prefix, readable
+// or not.
+func (s *Store) Names(prefix string) ([]string, error) {
 	des, err := os.ReadDir(s.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -178,7 +196,7 @@ func (s *Store) Names() ([]string, error) {
 	}
 	var names []string
 	for _, de := range des {
-		if n, ok := strings.CutSuffix(de.Name(), fileSuffix); ok && validName(n) {
+		if n, ok := strings.CutSuffix(de.Name(), fileSuffix); ok && validName(n) && strings.HasPrefix(n, prefix) {
 			names = append(names, n)
 		}
 	}
@@ -215,7 +233,7 @@ func (s *Store) dataKey() ([]byte, error) {
 	if err := s.Keys.Save(key); err != nil {
 		return nil, fmt.Errorf("saving the cache key in the %s keyring: %w", s.Keys.Name(), err)
 	}
-	names, _ := s.Names()
+	names, _ := s.Names("")
 	for _, n := range names {
 		s.Delete(n)
 	}

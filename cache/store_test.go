@@ -51,7 +51,7 @@ func TestStoreRoundTripAndSecrecy(t *testing.T) {
 	if fst.Mode().Perm() != 0o600 {
 		t.Errorf("file mode %v, want 0600", fst.Mode().Perm())
 	}
-	names, _ := s.Names()
+	names, _ := s.Names("")
 	if len(names) != 1 || names[0] != "id1" {
 		t.Errorf("Names = %v", names)
 	}

@@ -47,7 +47,7 @@ func runStatus(env Env, args []string) error {
 		return err
 	}
 	rep := statusReport{Identities: []statusRow{}}
-	names, err := a.store.Names()
+	names, err := a.store.Names(helper.EntryPrefix)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 		}
 		return a.logout(ctx, id.Key(), id.String())
 	}
-	names, err := a.store.Names()
+	names, err := a.store.Names(helper.EntryPrefix)
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,19 @@ type Identity struct {
 	CABundle string
 }
 
+// EntryPrefix starts the cache names of identities' token entries.
+const EntryPrefix = "id-"
+
 // Key names the identity's cache entry and lock; it does not reveal the
 // identity (file names are visible to anyone who can list the folder).
 func (id Identity) Key() string {
-	sum := sha256.Sum256([]byte(id.Server + "\x00" + id.Org + "\x00" + id.Service + "\x00" + id.ClientID))
-	return "id-" + hex.EncodeToString(sum[:16])
+	return EntryPrefix + hashName(id.Server, id.Org, id.Service, id.ClientID)
+}
+
+// hashName is a short, stable, file-name-safe digest of parts.
+func hashName(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:16])
 }
 
 // String is "org/service at host", for the person.

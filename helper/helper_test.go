@@ -210,3 +210,55 @@ func TestResolve(t *testing.T) {
 		})
 	}
 }
+
+func TestMatchHost(t *testing.T) {
+	cfg := &config.Config{DefaultProfile: "acme", Profiles: map[string]config.Profile{
+		"acme": {Server: "https://sso.acme.example", Org: "acme", Service: "cli", ClientID: "acme-cli",
+			Git: []string{"https://git.acme.example/"}, Docker: []string{"registry.acme.example", "127.0.0.1:5000"}, Terraform: []string{"tf.acme.example"}, Username: "bot"},
+		"team": {Server: "https://sso.acme.example", Org: "acme", Service: "team", ClientID: "team-cli",
+			Git: []string{"https://git.acme.example/team"}},
+	}}
+	noenv := func(string) string { return "" }
+	tests := []struct {
+		kind, target string
+		env          map[string]string
+		flags        Selector
+		want         string // service of the matched identity, "" for no match
+	}{
+		{"git", "https://git.acme.example/org/repo.git", nil, Selector{}, "cli"},
+		{"git", "https://git.acme.example/team/repo.git", nil, Selector{}, "team"},
+		{"git", "https://git.acme.example/teamster/repo.git", nil, Selector{}, "cli"},
+		{"git", "https://git.acme.example", nil, Selector{}, "cli"},
+		{"git", "http://git.acme.example/org/repo.git", nil, Selector{}, ""},
+		{"git", "https://github.com/org/repo.git", nil, Selector{}, ""},
+		{"git", "https://github.com/org/repo.git", map[string]string{"AUTHOS_SERVER": "https://sso.acme.example", "AUTHOS_ORG": "a", "AUTHOS_SERVICE": "b", "AUTHOS_CLIENT_ID": "c"}, Selector{}, ""},
+		{"git", "https://git.acme.example/team/x", map[string]string{"AUTHOS_PROFILE": "acme"}, Selector{}, "cli"},
+		{"git", "https://anything.example/x", nil, Selector{Profile: "team"}, "team"},
+		{"docker", "registry.acme.example", nil, Selector{}, "cli"},
+		{"docker", "REGISTRY.acme.example", nil, Selector{}, "cli"},
+		{"docker", "127.0.0.1:5000", nil, Selector{}, "cli"},
+		{"docker", "index.docker.io", nil, Selector{}, ""},
+		{"terraform", "tf.acme.example", nil, Selector{}, "cli"},
+		{"terraform", "registry.terraform.io", nil, Selector{}, ""},
+	}
+	for _, tc := range tests {
+		getenv := noenv
+		if tc.env != nil {
+			getenv = func(k string) string { return tc.env[k] }
+		}
+		m, ok, err := MatchHost(cfg, tc.flags, getenv, tc.kind, tc.target)
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.kind, tc.target, err)
+		}
+		got := ""
+		if ok {
+			got = m.Identity.Service
+		}
+		if got != tc.want {
+			t.Errorf("%s %s (env %v, flags %+v) matched %q, want %q", tc.kind, tc.target, tc.env, tc.flags, got, tc.want)
+		}
+		if ok && got == "cli" && m.Username() != "bot" {
+			t.Errorf("username %q", m.Username())
+		}
+	}
+}

@@ -16,6 +16,7 @@ func main() {
 	// one when it starts (cli.interruptible).
 	os.Exit(cli.Main(context.Background(), cli.Env{
 		Args:   os.Args,
+		Stdin:  os.Stdin,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
 		Getenv: os.Getenv,

@@ -39,6 +39,7 @@ const (
 // process.
 type Env struct {
 	Args   []string
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -58,6 +59,10 @@ commands:
   token     print a valid access token, signing in first if needed
   status    list cached identities (--json for JSON); never prints tokens
   logout    revoke the session at the server and forget the token (--all: every identity)
+  git       git credential helper protocol (also as git-credential-authos)
+  docker    docker credential helper protocol (also as docker-credential-authos)
+  kube      kubectl exec credential plugin (ExecCredential v1, v1beta1)
+  terraform Terraform/OpenTofu credentials helper (also as terraform-credentials-authos)
   dev-server  run the local AuthOS-compatible development server
   version   print version and compiled-in keyring backends
 
@@ -70,6 +75,14 @@ identity flags (login, token, logout):
 // Main runs one command and returns the exit code.
 func Main(ctx context.Context, env Env) int {
 	args := env.Args[1:]
+	switch invokedAs(env.Args[0]) {
+	case "git-credential-authos":
+		return report(env.Stderr, runGit(ctx, env, args))
+	case "docker-credential-authos":
+		return runDocker(ctx, env, args)
+	case "terraform-credentials-authos":
+		return report(env.Stderr, runTerraform(ctx, env, args))
+	}
 	if len(args) == 0 {
 		fmt.Fprint(env.Stderr, usage)
 		return ExitUsage
@@ -87,6 +100,14 @@ func Main(ctx context.Context, env Env) int {
 		err = runLogout(ctx, env, rest)
 	case "version", "--version":
 		err = runVersion(env, rest)
+	case "git":
+		err = runGit(ctx, env, rest)
+	case "docker":
+		return runDocker(ctx, env, rest)
+	case "kube":
+		err = runKube(ctx, env, rest)
+	case "terraform":
+		err = runTerraform(ctx, env, rest)
 	case "dev-server":
 		return runDevServer(ctx, env, rest)
 	case "help", "-h", "--help":
@@ -96,6 +117,16 @@ func Main(ctx context.Context, env Env) int {
 		err = usageError{fmt.Sprintf("unknown command %q (see authos-credential-helper help)", cmd)}
 	}
 	return report(env.Stderr, err)
+}
+
+// invokedAs is the program name without directory, ".exe" and a
+// Terraform-style "_vX.Y.Z" suffix.
+func invokedAs(arg0 string) string {
+	name := strings.TrimSuffix(filepath.Base(arg0), ".exe")
+	if i := strings.LastIndex(name, "_v"); i > 0 && strings.IndexFunc(name[i+2:], func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) < 0 {
+		name = name[:i]
+	}
+	return name
 }
 
 // report prints err as one line and maps it to an exit code.
@@ -207,31 +238,6 @@ func (a *app) prompter() *helper.TextPrompter {
 	return &helper.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)}
 }
 
-// nobodyWatching reports whether a prompt would reach no one: the user said
-// so, or CI runs us with no terminal.
-func nobodyWatching(env Env) bool {
-	if v := env.Getenv("AUTHOS_NONINTERACTIVE"); v == "1" || strings.EqualFold(v, "true") {
-		return true
-	}
-	if strings.EqualFold(env.Getenv("CI"), "true") && !isTerminal(env.Stderr) {
-		return !hasTTY(env)
-	}
-	return false
-}
-
-func hasTTY(env Env) bool {
-	open := env.TTY
-	if open == nil {
-		open = func() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
-	}
-	f, err := open()
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
-}
-
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
@@ -307,11 +313,7 @@ func shortHash(s string) string {
 // never on stdout.
 func ttyPassphrase(env Env) func(string) (string, error) {
 	return func(prompt string) (string, error) {
-		open := env.TTY
-		if open == nil {
-			open = func() (*os.File, error) { return os.OpenFile("/dev/tty", os.O_RDWR, 0) }
-		}
-		tty, err := open()
+		tty, err := openTTY(env)
 		if err != nil {
 			return "", errors.New("the file cache backend needs a passphrase: set AUTHOS_CACHE_PASSPHRASE (no terminal to ask on)")
 		}

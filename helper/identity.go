@@ -28,11 +28,11 @@ const EntryPrefix = "id-"
 // Key names the identity's cache entry and lock; it does not reveal the
 // identity (file names are visible to anyone who can list the folder).
 func (id Identity) Key() string {
-	return EntryPrefix + hashName(id.Server, id.Org, id.Service, id.ClientID)
+	return EntryPrefix + HashName(id.Server, id.Org, id.Service, id.ClientID)
 }
 
-// hashName is a short, stable, file-name-safe digest of parts.
-func hashName(parts ...string) string {
+// HashName is a short, stable, file-name-safe digest of parts.
+func HashName(parts ...string) string {
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:16])
 }

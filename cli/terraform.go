@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/protocol"
+)
+
+// runTerraform speaks the Terraform/OpenTofu credentials helper protocol:
+// `terraform-credentials-authos [identity flags] get|store|forget <host>`.
+// Terraform shows the helper's stderr only when it fails, so the prompt goes
+// to the terminal; with no terminal a miss fails at once.
+func runTerraform(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "terraform")
+	sel := identityFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	verb, host, err := protocol.DecodeTerraformArgs(fs.Args())
+	if err != nil {
+		return usageError{"terraform: " + err.Error()}
+	}
+	a, err := newApp(env)
+	if err != nil {
+		return err
+	}
+	record := "tf-" + helper.HashName("terraform", host)
+	switch verb {
+	case "store":
+		c, err := protocol.DecodeTerraformStore(env.Stdin)
+		if err != nil {
+			return err
+		}
+		return a.store.PutRecord(record, c)
+	case "forget":
+		return a.store.Delete(record)
+	}
+	io.Copy(io.Discard, io.LimitReader(env.Stdin, 1<<20))
+	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "terraform", host)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		var stored protocol.TerraformCredentials
+		switch err := a.store.GetRecord(record, &stored); {
+		case errors.Is(err, cache.ErrMiss), errors.Is(err, cache.ErrCorrupt):
+			return protocol.EncodeTerraformNone(env.Stdout)
+		case err != nil:
+			return err
+		}
+		return protocol.EncodeTerraformStored(env.Stdout, stored)
+	}
+	p, watched, done := a.prompterFor(toTerminal)
+	defer done()
+	cred, err := a.h.Token(ctx, helper.Request{Identity: m.Identity, NonInteractive: !watched, Prompt: p})
+	if err != nil {
+		return err
+	}
+	return protocol.EncodeTerraformToken(env.Stdout, cred.Token)
+}

@@ -47,6 +47,19 @@ CGO_ENABLED=$cgo go build -trimpath \
 # Replace atomically so a running git fetch never sees a half-written binary.
 mv -f "$tmp/authos-credential-helper" "$bindir/authos-credential-helper"
 echo "installed $bindir/authos-credential-helper ($version)"
+# The names git, docker and Terraform look for (setup puts Terraform's in its plugin dir).
+for name in git-credential-authos docker-credential-authos terraform-credentials-authos; do
+	link="$bindir/$name"
+	if [ -L "$link" ] && [ "$(readlink "$link")" = authos-credential-helper ]; then
+		continue
+	fi
+	if [ -e "$link" ] && [ ! -L "$link" ]; then
+		echo "install.sh: $link exists and is not our symlink; left alone" >&2
+		continue
+	fi
+	ln -sfn authos-credential-helper "$link"
+	echo "linked $link -> authos-credential-helper"
+done
 
 case ":${PATH}:" in
 *":$bindir:"*) ;;

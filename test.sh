@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, vet, staticcheck, and all tests
-# (unit, fuzz seeds, end-to-end against the built binary and its dev server).
+# Runs every check CI runs: formatting, vet, staticcheck, all tests (unit,
+# fuzz seeds, end-to-end against the built binary, its dev server and the real
+# clients), then each fuzz target briefly (FUZZTIME, default 5s).
 # On a fresh Debian machine it first installs what the tests need (as root,
 # or through sudo).
 set -euo pipefail
@@ -30,3 +31,9 @@ fi
 go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go test -race -count=1 ./...
+
+# Each decoder of client input, fuzzed briefly beyond its seeds.
+for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' protocol/*_test.go | cut -c6-); do
+	go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-5s}" ./protocol/
+done
+go test -run='^$' -fuzz='^FuzzString$' -fuzztime="${FUZZTIME:-5s}" ./internal/redact/

@@ -34,7 +34,7 @@ func runDocker(ctx context.Context, env Env, args []string) int {
 		return report(env.Stderr, err)
 	}
 	protocol.EncodeDockerError(env.Stdout, err)
-	if err.Error() != protocol.DockerNotFound {
+	if !errors.Is(err, protocol.ErrDockerNotFound) {
 		report(env.Stderr, err)
 	}
 	return ExitFailure
@@ -67,7 +67,7 @@ func dockerVerb(ctx context.Context, env Env, verb string) error {
 			var stored protocol.DockerCredentials
 			if err := a.store.GetRecord(dockerRecordName(serverURL), &stored); err != nil {
 				if errors.Is(err, cache.ErrMiss) || errors.Is(err, cache.ErrCorrupt) {
-					return errors.New(protocol.DockerNotFound)
+					return protocol.ErrDockerNotFound
 				}
 				return err
 			}

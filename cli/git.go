@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/protocol"
@@ -27,7 +26,7 @@ func runGit(ctx context.Context, env Env, args []string) error {
 	}
 	req, err := protocol.DecodeGit(env.Stdin)
 	if err != nil {
-		return fmt.Errorf("git %s: %w", verb, err)
+		return err // already says "git: …"
 	}
 	if verb == "store" {
 		return nil // git hands back what we gave it; the cache already has it

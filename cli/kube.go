@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/protocol"
@@ -21,7 +20,7 @@ func runKube(ctx context.Context, env Env, args []string) error {
 	if raw := env.Getenv("KUBERNETES_EXEC_INFO"); raw != "" {
 		info, err := protocol.DecodeExecInfo(raw)
 		if err != nil {
-			return fmt.Errorf("kube: %w", err)
+			return err // already says "kube: …"
 		}
 		apiVersion = info.APIVersion
 	}

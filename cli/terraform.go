@@ -22,7 +22,7 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 	}
 	verb, host, err := protocol.DecodeTerraformArgs(fs.Args())
 	if err != nil {
-		return usageError{"terraform: " + err.Error()}
+		return usageError{err.Error()} // already says "terraform: …"
 	}
 	a, err := newApp(env)
 	if err != nil {

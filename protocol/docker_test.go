@@ -170,6 +170,17 @@ func TestEncodeDocker(t *testing.T) {
 	}
 }
 
+func TestEncodeDockerListRejects(t *testing.T) {
+	for _, m := range []map[string]string{{"r\xff": "u"}, {"r": "u\xff"}} {
+		var b bytes.Buffer
+		err := EncodeDockerList(&b, m)
+		if err == nil || b.Len() != 0 {
+			t.Fatalf("%q: err %v, wrote %q", m, err, b.String())
+		}
+		checkSafeError(t, err)
+	}
+}
+
 func TestEncodeDockerError(t *testing.T) {
 	tests := []struct {
 		err  error

@@ -43,7 +43,8 @@ func gitKeyName(k string) string {
 }
 
 // DecodeGit reads one attribute block: key=value lines up to a blank line or
-// EOF. It reads no further than the blank line.
+// EOF. Whatever follows a blank line is ignored (though it may have been
+// buffered from r).
 //
 // Framing follows git's credential_read. Like git's strbuf_getline, a CR
 // right before the LF is dropped, so CRLF input (Windows tools) works. Any
@@ -249,9 +250,12 @@ func EncodeGit(w io.Writer, req GitRequest, a GitAnswer) error {
 			return fmt.Errorf("git: answer %s contains a line break or NUL", f.name)
 		}
 	}
-	// The longest line written is "credential=<Password>\n"; git's bound
-	// applies to what it reads from us too.
-	if len("credential=")+len(a.Password)+1 > maxGitLine || len("username=")+len(a.Username)+1 > maxGitLine {
+	// git's line bound applies to what it reads from us too.
+	secretKey := "password="
+	if req.Has("authtype") {
+		secretKey = "credential=" // the longer of the two lines carrying it
+	}
+	if len(secretKey)+len(a.Password)+1 > maxGitLine || len("username=")+len(a.Username)+1 > maxGitLine {
 		return errors.New("git: answer line longer than 65535 bytes")
 	}
 	var b bytes.Buffer

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestDecodeGit(t *testing.T) {
 			want: GitRequest{Protocol: "https", Host: "git.example"},
 		},
 		{
-			name: "blank line ends the block, rest unread",
+			name: "blank line ends the block, the rest is ignored",
 			in:   "protocol=https\nhost=git.example\n\nusername=ignored\n",
 			want: GitRequest{Protocol: "https", Host: "git.example"},
 		},
@@ -284,7 +285,7 @@ func TestEncodeGitRejects(t *testing.T) {
 		{"NUL in password", GitAnswer{Password: marker + "\x00"}},
 		{"newline in username", GitAnswer{Username: "u\nquit=1", Password: marker}},
 		{"expiry before 1970", GitAnswer{Password: marker, Expiry: time.Unix(-5, 0)}},
-		{"password line too long", GitAnswer{Password: strings.Repeat("a", maxGitLine-len("credential="))}},
+		{"password line too long", GitAnswer{Password: strings.Repeat("a", maxGitLine-len("password="))}},
 		{"expiry at epoch", GitAnswer{Password: marker, Expiry: time.Unix(0, 0)}},
 	}
 	for _, tt := range tests {
@@ -299,6 +300,24 @@ func TestEncodeGitRejects(t *testing.T) {
 			}
 			checkSafeError(t, err)
 		})
+	}
+}
+
+// The line bound holds for the answer too: the longest password git can send
+// us is answered without authtype, and refused with it, where it would be
+// written after the longer "credential=".
+func TestEncodeGitLongestPassword(t *testing.T) {
+	pw := strings.Repeat("a", maxGitLine-len("password=")-1)
+	req, err := DecodeGit(strings.NewReader("protocol=https\nhost=h\npassword=" + pw + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := EncodeGit(io.Discard, req, GitAnswer{Password: req.Password}); err != nil {
+		t.Fatal(err)
+	}
+	req.Capabilities = []string{"authtype"}
+	if err := EncodeGit(io.Discard, req, GitAnswer{Password: req.Password}); err == nil {
+		t.Fatal("wrote a credential= line longer than git reads")
 	}
 }
 
@@ -357,7 +376,7 @@ func FuzzDecodeGit(f *testing.F) {
 			a := GitAnswer{Username: req.Username, Password: req.Password}
 			if err := EncodeGit(&b, req, a); err != nil {
 				checkSafeError(t, err)
-				if req.Password != "" && len(req.Password) < maxGitLine-len("credential=") {
+				if req.Password != "" && len(req.Password)+len("credential=") < maxGitLine {
 					t.Fatalf("could not answer with a decoded password: %v", err)
 				}
 				continue

@@ -1,6 +1,8 @@
 // Command startup measures what users feel on every git fetch and kubectl
-// call: the wall time of a cache-hit `token` beside the same binary's
-// `version` and a hello-world Go program, plus peak RSS.
+// call: the wall time of a cache hit in each protocol (token, git, docker,
+// kubectl, Terraform) and of each protocol's answer for a host it does not
+// serve, beside the same binary's `version` and a hello-world Go program,
+// plus peak RSS.
 //
 //	go run ./bench/startup -bin PATH -hello PATH [-runs 300]
 //
@@ -39,6 +41,15 @@ func main() {
 	}
 }
 
+// command is one measured invocation.
+type command struct {
+	name     string
+	args     []string
+	stdin    string
+	env      []string
+	wantExit int
+}
+
 type sample struct {
 	wall   []time.Duration
 	maxRSS int64 // KiB
@@ -47,15 +58,16 @@ type sample struct {
 // peakRSS runs args under GNU time, whose plain fork starts the child from
 // a tiny process: rusage of a child this Go program starts directly would
 // include this program's own memory (vfork shares it until exec).
-func peakRSS(args, env []string) (int64, error) {
+func peakRSS(c command, env []string) (int64, error) {
 	if _, err := os.Stat("/usr/bin/time"); err != nil {
 		return 0, fmt.Errorf("peak RSS needs GNU time (/usr/bin/time; Debian package time)")
 	}
-	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M"}, args...)...)
-	cmd.Env = env
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M"}, c.args...)...)
+	cmd.Env = append(env, c.env...)
+	cmd.Stdin = strings.NewReader(c.stdin)
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Run(); err != nil && cmd.ProcessState.ExitCode() != c.wantExit {
 		return 0, fmt.Errorf("%v: %s", err, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
@@ -82,7 +94,21 @@ func run(bin, hello string, runs int) error {
 	if err != nil {
 		return err
 	}
-	env = append(env, "AUTHOS_SERVER="+url, "AUTHOS_ORG=acme", "AUTHOS_SERVICE=cli", "AUTHOS_CLIENT_ID=acme-cli")
+	cfgDir := filepath.Join(root, "config", "authos-credential-helper")
+	os.MkdirAll(cfgDir, 0o700)
+	cfg := fmt.Sprintf(`default_profile = "bench"
+[profiles.bench]
+server = %q
+org = "acme"
+service = "cli"
+client_id = "acme-cli"
+git = ["https://git.bench.example/"]
+docker = ["registry.bench.example"]
+terraform = ["tf.bench.example"]
+`, url)
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte(cfg), 0o600); err != nil {
+		return err
+	}
 	if err := login(bin, url, env); err != nil {
 		server.Process.Kill()
 		return err
@@ -90,18 +116,23 @@ func run(bin, hello string, runs int) error {
 	server.Process.Kill()
 	server.Wait()
 
-	cmds := []struct {
-		name string
-		args []string
-	}{
-		{"hello-world Go program", []string{hello}},
-		{"authos-credential-helper version", []string{bin, "version"}},
-		{"authos-credential-helper token (cache hit, server stopped)", []string{bin, "token"}},
+	execInfo := "KUBERNETES_EXEC_INFO=" + `{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}`
+	cmds := []command{
+		{name: "hello-world Go program", args: []string{hello}},
+		{name: "`version`", args: []string{bin, "version"}},
+		{name: "`token`, cache hit", args: []string{bin, "token"}},
+		{name: "git get, cache hit", args: []string{bin, "git", "get"}, stdin: "protocol=https\nhost=git.bench.example\n\n"},
+		{name: "git get, unknown host", args: []string{bin, "git", "get"}, stdin: "protocol=https\nhost=github.com\n\n"},
+		{name: "docker get, cache hit", args: []string{bin, "docker", "get"}, stdin: "registry.bench.example"},
+		{name: "docker get, unknown registry", args: []string{bin, "docker", "get"}, stdin: "https://index.docker.io/v1/", wantExit: 1},
+		{name: "kube, cache hit", args: []string{bin, "kube"}, env: []string{execInfo}},
+		{name: "terraform get, cache hit", args: []string{bin, "terraform", "get", "tf.bench.example"}},
+		{name: "terraform get, unknown host", args: []string{bin, "terraform", "get", "registry.terraform.io"}},
 	}
 	samples := make([]sample, len(cmds))
 	for i := 0; i < runs+10; i++ {
 		for j, c := range cmds {
-			d, err := timeOne(c.args, env)
+			d, err := timeOne(c, env)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
@@ -113,7 +144,7 @@ func run(bin, hello string, runs int) error {
 	}
 	for j, c := range cmds {
 		for range 5 {
-			rss, err := peakRSS(c.args, env)
+			rss, err := peakRSS(c, env)
 			if err != nil {
 				return err
 			}
@@ -122,28 +153,38 @@ func run(bin, hello string, runs int) error {
 	}
 	st, _ := os.Stat(bin)
 	fmt.Printf("%d runs each, interleaved; binary %.1f MB\n\n", runs, float64(st.Size())/1e6)
-	fmt.Println("| command | median | p95 | peak RSS |")
-	fmt.Println("|---|---|---|---|")
+	fmt.Println("| command | median | p95 | median − `version` | peak RSS |")
+	fmt.Println("|---|---|---|---|---|")
+	var version time.Duration
 	for j, c := range cmds {
 		w := samples[j].wall
 		sort.Slice(w, func(a, b int) bool { return w[a] < w[b] })
-		fmt.Printf("| %s | %s | %s | %.1f MB |\n", c.name, ms(w[len(w)/2]), ms(w[len(w)*95/100]), float64(samples[j].maxRSS)/1024)
+		med := w[len(w)/2]
+		if j == 1 {
+			version = med
+		}
+		delta := "—"
+		if j >= 1 {
+			delta = fmt.Sprintf("%+.2f ms", float64(med-version)/1e6)
+		}
+		fmt.Printf("| %s | %s | %s | %s | %.1f MB |\n", c.name, ms(med), ms(w[len(w)*95/100]), delta, float64(samples[j].maxRSS)/1024)
 	}
 	return nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
-func timeOne(args, env []string) (time.Duration, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = env
+func timeOne(c command, env []string) (time.Duration, error) {
+	cmd := exec.Command(c.args[0], c.args[1:]...)
+	cmd.Env = append(env, c.env...)
+	cmd.Stdin = strings.NewReader(c.stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	err := cmd.Run()
 	d := time.Since(start)
-	if err != nil {
-		return 0, fmt.Errorf("%v: %s", err, out.String())
+	if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != c.wantExit {
+		return 0, fmt.Errorf("%v (exit %d): %s", err, cmd.ProcessState.ExitCode(), out.String())
 	}
 	return d, nil
 }

@@ -158,6 +158,17 @@ func (s *Store) PutRecord(name string, v any) error {
 	return writeAtomic(path, out)
 }
 
+// Has reports whether a record called name exists, without reading it or
+// touching the keyring.
+func (s *Store) Has(name string) bool {
+	path, err := s.path(name)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(path)
+	return err == nil
+}
+
 // Ready checks that the keyring holding the data key can be used, so that a
 // login is not started only to fail at storing its token.
 func (s *Store) Ready() error {

@@ -159,7 +159,16 @@ type app struct {
 }
 
 func newApp(env Env) (*app, error) {
-	cfg, err := config.Load(env.Paths.ConfigFile)
+	raw, err := config.ReadRaw(env.Paths.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	return newAppFrom(env, raw)
+}
+
+// newAppFrom wires the app from config text already read.
+func newAppFrom(env Env, raw []byte) (*app, error) {
+	cfg, err := config.Parse(env.Paths.ConfigFile, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +202,22 @@ func interruptible(login helper.LoginFunc) helper.LoginFunc {
 		defer stop()
 		return login(ctx, id, p)
 	}
+}
+
+// hostApp wires the app for a host-based request, or returns nil when no
+// profile can serve host and no record called stored exists (pass "" when
+// the protocol stores nothing): then the caller answers "not mine" at once,
+// without parsing the config or touching the keyring.
+func hostApp(env Env, flags helper.Selector, host, stored string) (*app, error) {
+	raw, err := config.ReadRaw(env.Paths.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	if flags == (helper.Selector{}) && !config.Mentions(raw, host) &&
+		(stored == "" || !(&cache.Store{Dir: env.Paths.Tokens}).Has(stored)) {
+		return nil, nil
+	}
+	return newAppFrom(env, raw)
 }
 
 // identityFlags registers the identity flags on fs.

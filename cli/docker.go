@@ -49,37 +49,14 @@ func dockerVerb(ctx context.Context, env Env, verb string) error {
 	default:
 		return usageError{fmt.Sprintf("docker: unknown verb %q (want get, store, erase, list or version)", verb)}
 	}
+	if verb == "get" {
+		return dockerGet(ctx, env)
+	}
 	a, err := newApp(env)
 	if err != nil {
 		return err
 	}
 	switch verb {
-	case "get":
-		serverURL, err := protocol.DecodeDockerServerURL(env.Stdin)
-		if err != nil {
-			return err
-		}
-		m, ok, err := helper.MatchHost(a.cfg, helper.Selector{}, env.Getenv, "docker", protocol.DockerRegistryHost(serverURL))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			var stored protocol.DockerCredentials
-			if err := a.store.GetRecord(dockerRecordName(serverURL), &stored); err != nil {
-				if errors.Is(err, cache.ErrMiss) || errors.Is(err, cache.ErrCorrupt) {
-					return protocol.ErrDockerNotFound
-				}
-				return err
-			}
-			return protocol.EncodeDockerCredentials(env.Stdout, stored)
-		}
-		p, watched, done := a.prompterFor(toStderr)
-		defer done()
-		cred, err := a.h.Token(ctx, helper.Request{Identity: m.Identity, NonInteractive: !watched, Prompt: p})
-		if err != nil {
-			return err
-		}
-		return protocol.EncodeDockerCredentials(env.Stdout, protocol.DockerCredentials{ServerURL: serverURL, Username: m.Username(), Secret: cred.Token})
 	case "store":
 		c, err := protocol.DecodeDockerStore(env.Stdin)
 		if err != nil {
@@ -110,6 +87,45 @@ func dockerVerb(ctx context.Context, env Env, verb string) error {
 		}
 		return protocol.EncodeDockerList(env.Stdout, out)
 	}
+}
+
+// dockerGet answers for a registry a profile serves with its token, for one
+// `docker login` stored with those credentials, and otherwise "not found"
+// (docker then goes on anonymously).
+func dockerGet(ctx context.Context, env Env) error {
+	serverURL, err := protocol.DecodeDockerServerURL(env.Stdin)
+	if err != nil {
+		return err
+	}
+	host := protocol.DockerRegistryHost(serverURL)
+	a, err := hostApp(env, helper.Selector{}, host, dockerRecordName(serverURL))
+	if err != nil {
+		return err
+	}
+	if a == nil {
+		return protocol.ErrDockerNotFound
+	}
+	m, ok, err := helper.MatchHost(a.cfg, helper.Selector{}, env.Getenv, "docker", host)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		var stored protocol.DockerCredentials
+		if err := a.store.GetRecord(dockerRecordName(serverURL), &stored); err != nil {
+			if errors.Is(err, cache.ErrMiss) || errors.Is(err, cache.ErrCorrupt) {
+				return protocol.ErrDockerNotFound
+			}
+			return err
+		}
+		return protocol.EncodeDockerCredentials(env.Stdout, stored)
+	}
+	p, watched, done := a.prompterFor(toStderr)
+	defer done()
+	cred, err := a.h.Token(ctx, helper.Request{Identity: m.Identity, NonInteractive: !watched, Prompt: p})
+	if err != nil {
+		return err
+	}
+	return protocol.EncodeDockerCredentials(env.Stdout, protocol.DockerCredentials{ServerURL: serverURL, Username: m.Username(), Secret: cred.Token})
 }
 
 func dockerRecordName(serverURL string) string {

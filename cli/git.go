@@ -31,8 +31,8 @@ func runGit(ctx context.Context, env Env, args []string) error {
 	if verb == "store" {
 		return nil // git hands back what we gave it; the cache already has it
 	}
-	a, err := newApp(env)
-	if err != nil {
+	a, err := hostApp(env, *sel, req.Host, "")
+	if a == nil || err != nil {
 		return err
 	}
 	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "git", req.URL())

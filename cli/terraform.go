@@ -24,22 +24,29 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return usageError{err.Error()} // already says "terraform: …"
 	}
-	a, err := newApp(env)
-	if err != nil {
-		return err
-	}
-	record := "tf-" + helper.HashName("terraform", host)
-	switch verb {
-	case "store":
+	record := terraformRecordName(host)
+	if verb != protocol.TerraformGet {
+		a, err := newApp(env)
+		if err != nil {
+			return err
+		}
+		if verb == protocol.TerraformForget {
+			return a.store.Delete(record)
+		}
 		c, err := protocol.DecodeTerraformStore(env.Stdin)
 		if err != nil {
 			return err
 		}
 		return a.store.PutRecord(record, c)
-	case "forget":
-		return a.store.Delete(record)
 	}
 	io.Copy(io.Discard, io.LimitReader(env.Stdin, 1<<20))
+	a, err := hostApp(env, *sel, host, record)
+	if err != nil {
+		return err
+	}
+	if a == nil {
+		return protocol.EncodeTerraformNone(env.Stdout)
+	}
 	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "terraform", host)
 	if err != nil {
 		return err
@@ -61,4 +68,9 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	return protocol.EncodeTerraformToken(env.Stdout, cred.Token)
+}
+
+// terraformRecordName names a token `terraform login` stored for host.
+func terraformRecordName(host string) string {
+	return "tf-" + helper.HashName("terraform", host)
 }

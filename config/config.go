@@ -94,13 +94,43 @@ func lockDir(state string) string {
 
 // Load reads the config file; a missing file is an empty config.
 func Load(path string) (*Config, error) {
-	c := &Config{}
+	b, err := ReadRaw(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, b)
+}
+
+// ReadRaw reads the config file's bytes; a missing file reads as empty.
+func ReadRaw(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return c, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return b, nil
+}
+
+// Mentions reports whether raw config text contains host (case-insensitive,
+// port ignored). A profile can only match a host its patterns spell out, so
+// false means no profile serves it: callers answer "not mine" without
+// parsing, which keeps unknown hosts as cheap as possible.
+func Mentions(raw []byte, host string) bool {
+	h := strings.ToLower(host)
+	if i := strings.LastIndexByte(h, ':'); i > 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	h = strings.Trim(h, "[]")
+	return h != "" && bytes.Contains(bytes.ToLower(raw), []byte(h))
+}
+
+// Parse decodes config text read from path.
+func Parse(path string, b []byte) (*Config, error) {
+	c := &Config{}
+	if len(b) == 0 {
+		return c, nil
 	}
 	dec := toml.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields() // a typo in a key should not silently do nothing

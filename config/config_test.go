@@ -69,3 +69,28 @@ expiry_margin = "10m"
 		t.Fatalf("missing file: %v %v", c, err)
 	}
 }
+
+func TestMentions(t *testing.T) {
+	raw := []byte(`[profiles.a]
+git = ["https://Git.Acme.example/"]
+docker = ["127.0.0.1:5000", "[::1]:5001"]
+`)
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"git.acme.example", true},
+		{"GIT.ACME.EXAMPLE:443", true},
+		{"127.0.0.1:5000", true},
+		{"127.0.0.1", true},
+		{"[::1]:5001", true},
+		{"github.com", false},
+		{"index.docker.io", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := Mentions(raw, tc.host); got != tc.want {
+			t.Errorf("Mentions(%q) = %v, want %v", tc.host, got, tc.want)
+		}
+	}
+}

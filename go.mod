@@ -6,9 +6,11 @@ require (
 	github.com/99designs/keyring v1.2.2
 	github.com/adrg/xdg v0.5.3
 	github.com/docker/docker-credential-helpers v0.9.13
+	github.com/goccy/go-yaml v1.19.2
 	github.com/google/go-containerregistry v0.22.1
 	github.com/hashicorp/terraform-svchost v0.2.1
 	github.com/pelletier/go-toml/v2 v2.4.3
+	github.com/zclconf/go-cty v1.16.4
 	golang.org/x/sys v0.47.0
 	golang.org/x/term v0.45.0
 	k8s.io/client-go v0.37.2
@@ -52,7 +54,6 @@ require (
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
-	github.com/zclconf/go-cty v1.16.4 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
 	go.yaml.in/yaml/v3 v3.0.4 // indirect
 	golang.org/x/net v0.57.0 // indirect

@@ -63,6 +63,7 @@ commands:
   docker    docker credential helper protocol (also as docker-credential-authos)
   kube      kubectl exec credential plugin (ExecCredential v1, v1beta1)
   terraform Terraform/OpenTofu credentials helper (also as terraform-credentials-authos)
+  setup     configure git|docker|kube|terraform for a profile (--undo, --dry-run)
   dev-server  run the local AuthOS-compatible development server
   version   print version and compiled-in keyring backends
 
@@ -110,6 +111,8 @@ func Main(ctx context.Context, env Env) int {
 		err = runTerraform(ctx, env, rest)
 	case "dev-server":
 		return runDevServer(ctx, env, rest)
+	case "setup":
+		err = runSetup(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return ExitOK

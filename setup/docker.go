@@ -1,0 +1,245 @@
+package setup
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// dockerState is what undo needs to know about one config.json.
+type dockerState struct {
+	Created            bool              `json:"created,omitempty"`              // setup created the file
+	CreatedCredHelpers bool              `json:"created_cred_helpers,omitempty"` // and the credHelpers object
+	Prev               map[string]string `json:"prev,omitempty"`                 // registry -> helper replaced with --force
+	CredsStoreSet      bool              `json:"creds_store_set,omitempty"`
+	PrevCredsStore     json.RawMessage   `json:"prev_creds_store,omitempty"` // nil: there was none
+}
+
+func (s dockerState) empty() bool {
+	return !s.Created && !s.CreatedCredHelpers && len(s.Prev) == 0 && !s.CredsStoreSet
+}
+
+// dockerConfigFile is $DOCKER_CONFIG/config.json or ~/.docker/config.json.
+func (r *run) dockerConfigFile() string {
+	if d := r.Getenv("DOCKER_CONFIG"); d != "" {
+		return filepath.Join(r.expand(d), "config.json")
+	}
+	return filepath.Join(r.home, ".docker", "config.json")
+}
+
+const ourHelperJSON = `"` + HelperName + `"`
+
+func (r *run) docker() error {
+	path := r.dockerConfigFile()
+	where := "(in " + r.pretty(path) + ")"
+	orig, existed, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	stKey := "docker|" + path
+	var st dockerState
+	r.state.get(stKey, &st)
+	b := orig
+	if len(bytes.TrimSpace(b)) == 0 {
+		if r.Undo {
+			return nil
+		}
+		b = []byte("{}\n")
+	}
+	top, err := parseTopObject(b)
+	if err != nil {
+		return fmt.Errorf("setup docker: %s is not valid JSON (%v); fix it first", path, err)
+	}
+	unit := jsonUnit(b, top)
+	regs := nonEmpty(r.prof.Docker)
+
+	// helpers re-reads the credHelpers object after each edit.
+	helpers := func() (jsonObject, jsonObject, int, error) {
+		top, err := parseTopObject(b)
+		if err != nil {
+			return top, jsonObject{}, -1, err
+		}
+		i := top.find("credHelpers")
+		if i < 0 {
+			return top, jsonObject{}, -1, nil
+		}
+		if bytes.Equal(top.members[i].raw, []byte("null")) {
+			return top, jsonObject{}, -1, fmt.Errorf("setup docker: credHelpers is null %s; remove that key or make it {}", where)
+		}
+		ch, err := scanObject(b, top.members[i].vStart)
+		if err != nil {
+			return top, ch, i, fmt.Errorf("setup docker: credHelpers is not an object %s", where)
+		}
+		return top, ch, i, nil
+	}
+
+	if r.Undo {
+		for _, reg := range regs {
+			_, ch, ci, err := helpers()
+			if err != nil {
+				return err
+			}
+			if ci < 0 {
+				break
+			}
+			j := ch.find(reg)
+			if j < 0 || string(ch.members[j].raw) != ourHelperJSON {
+				continue
+			}
+			if prev, ok := st.Prev[reg]; ok {
+				b = replaceValue(b, ch, j, jsonString(prev))
+				delete(st.Prev, reg)
+				r.change("restored", "credHelpers[%q] = %q %s", reg, prev, where)
+			} else {
+				b = removeMember(b, ch, j)
+				r.change("removed", "credHelpers[%q] = %q %s", reg, HelperName, where)
+			}
+		}
+		if top, ch, ci, err := helpers(); err == nil && ci >= 0 && len(ch.members) == 0 && st.CreatedCredHelpers {
+			b = removeMember(b, top, ci)
+			st.CreatedCredHelpers = false
+		} else if ci < 0 {
+			st.CreatedCredHelpers = false
+		}
+		if top, _ := parseTopObject(b); st.CredsStoreSet {
+			if i := top.find("credsStore"); i >= 0 && string(top.members[i].raw) == ourHelperJSON {
+				if st.PrevCredsStore != nil {
+					b = replaceValue(b, top, i, string(st.PrevCredsStore))
+					r.change("restored", "credsStore = %s %s", st.PrevCredsStore, where)
+				} else {
+					b = removeMember(b, top, i)
+					r.change("removed", "credsStore = %q %s", HelperName, where)
+				}
+			}
+			st.CredsStoreSet, st.PrevCredsStore = false, nil
+		}
+		if bytes.Equal(b, orig) {
+			return nil
+		}
+		if top, _ := parseTopObject(b); st.Created && len(top.members) == 0 {
+			if err := r.remove(path); err != nil {
+				return err
+			}
+			r.change("removed", "%s, which setup created and is now empty", r.pretty(path))
+			st.Created = false
+		} else if err := r.commit(path, b); err != nil {
+			return err
+		}
+		if !r.DryRun {
+			if st.empty() {
+				r.state.del(stKey)
+			} else {
+				r.state.put(stKey, st)
+			}
+		}
+		return nil
+	}
+
+	// Refuse before changing anything.
+	_, ch, ci, err := helpers()
+	if err != nil {
+		return err
+	}
+	if ci >= 0 && !r.Force {
+		var foreign []string
+		for _, reg := range regs {
+			if j := ch.find(reg); j >= 0 && string(ch.members[j].raw) != ourHelperJSON {
+				foreign = append(foreign, fmt.Sprintf("%q uses %s", reg, ch.members[j].raw))
+			}
+		}
+		if len(foreign) > 0 {
+			return fmt.Errorf("setup docker: credHelpers %s %s: pass --force to replace (undo puts it back)", strings.Join(foreign, ", "), where)
+		}
+	}
+
+	newSt := st
+	if !existed {
+		newSt.Created = true
+	}
+	for _, reg := range regs {
+		top, ch, ci, err := helpers()
+		if err != nil {
+			return err
+		}
+		if ci < 0 {
+			obj := []byte("{}")
+			o, _ := scanObject(obj, 0)
+			obj = insertMember(obj, o, reg, ourHelperJSON, 1, unit)
+			b = insertMember(b, top, "credHelpers", string(obj), 0, unit)
+			newSt.CreatedCredHelpers = true
+			r.change("set", "credHelpers[%q] = %q %s", reg, HelperName, where)
+			continue
+		}
+		j := ch.find(reg)
+		switch {
+		case j < 0:
+			b = insertMember(b, ch, reg, ourHelperJSON, 1, unit)
+		case string(ch.members[j].raw) == ourHelperJSON:
+			continue
+		default:
+			var prev string
+			if err := json.Unmarshal(ch.members[j].raw, &prev); err != nil {
+				return fmt.Errorf("setup docker: credHelpers[%q] is not a string %s", reg, where)
+			}
+			if newSt.Prev == nil {
+				newSt.Prev = map[string]string{}
+			}
+			newSt.Prev[reg] = prev
+			b = replaceValue(b, ch, j, ourHelperJSON)
+			r.change("replaced", "credHelpers[%q] = %q (was %q) %s", reg, HelperName, prev, where)
+			continue
+		}
+		r.change("set", "credHelpers[%q] = %q %s", reg, HelperName, where)
+	}
+	if r.CredsStore {
+		top, _ := parseTopObject(b)
+		i := top.find("credsStore")
+		switch {
+		case i < 0:
+			b = insertMember(b, top, "credsStore", ourHelperJSON, 0, unit)
+			newSt.CredsStoreSet, newSt.PrevCredsStore = true, nil
+			r.change("set", "credsStore = %q, the default for every registry %s", HelperName, where)
+		case string(top.members[i].raw) != ourHelperJSON:
+			newSt.CredsStoreSet, newSt.PrevCredsStore = true, append(json.RawMessage(nil), top.members[i].raw...)
+			b = replaceValue(b, top, i, ourHelperJSON)
+			r.change("replaced", "credsStore = %q (was %s), the default for every registry %s", HelperName, top.members[i].raw, where)
+		}
+	}
+	if bytes.Equal(b, orig) {
+		return nil
+	}
+	if err := validateDocker(b, regs); err != nil {
+		return fmt.Errorf("setup docker: internal error, not writing %s: %w", path, err)
+	}
+	if err := r.commit(path, b); err != nil {
+		return err
+	}
+	if !r.DryRun {
+		r.state.put(stKey, newSt)
+	}
+	return nil
+}
+
+// validateDocker checks the edited file decodes and names us for regs.
+func validateDocker(b []byte, regs []string) error {
+	var cfg struct {
+		CredHelpers map[string]string `json:"credHelpers"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return err
+	}
+	var missing []string
+	for _, reg := range regs {
+		if cfg.CredHelpers[reg] != HelperName {
+			missing = append(missing, reg)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		return fmt.Errorf("credHelpers lacks %s", strings.Join(missing, ", "))
+	}
+	return nil
+}

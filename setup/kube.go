@@ -1,0 +1,506 @@
+package setup
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// The kubeconfig is edited as lines, located with goccy/go-yaml's AST:
+// re-printing the AST (file.String()) normalises comment spacing and
+// trailing newlines, so only the lines of our own user entry (and a
+// context's user value) are ever written; every other byte stays.
+
+// kubeState is what undo needs to know about one kubeconfig.
+type kubeState struct {
+	Created       bool              `json:"created,omitempty"`         // setup created the file
+	AddedUsersKey bool              `json:"added_users_key,omitempty"` // and the users: key
+	PrevUsersLine *string           `json:"prev_users_line,omitempty"` // "users: []" or similar that setup expanded
+	PrevUser      map[string]string `json:"prev_user,omitempty"`       // context -> its user before --context (raw YAML)
+}
+
+func (s kubeState) empty() bool {
+	return !s.Created && !s.AddedUsersKey && s.PrevUsersLine == nil && len(s.PrevUser) == 0
+}
+
+const kubeSkeleton = "apiVersion: v1\nkind: Config\n"
+
+// kubeconfigFile is the first path in $KUBECONFIG, else ~/.kube/config.
+func (r *run) kubeconfigFile() string {
+	for _, p := range filepath.SplitList(r.Getenv("KUBECONFIG")) {
+		if p != "" {
+			return r.expand(p)
+		}
+	}
+	return filepath.Join(r.home, ".kube", "config")
+}
+
+func (r *run) kubeUserName() string { return "authos-" + r.name }
+
+// kubeUserEntry renders our users[] entry with its "- " at indent.
+func (r *run) kubeUserEntry(indent string) string {
+	lines := []string{
+		"- name: " + yamlScalar(r.kubeUserName()),
+		"  user:",
+		"    exec:",
+		"      apiVersion: client.authentication.k8s.io/v1",
+		"      command: " + yamlScalar(r.Binary),
+		"      args: [kube, --profile, " + yamlScalar(r.name) + "]",
+		"      interactiveMode: IfAvailable",
+		"      provideClusterInfo: false",
+		"      installHint: " + jsonString("Install authos-credential-helper (./install.sh) and run: authos-credential-helper login --profile "+shellQuote(r.name)),
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(indent + l + "\n")
+	}
+	return b.String()
+}
+
+var (
+	plainYAML    = regexp.MustCompile(`^[A-Za-z0-9_/][A-Za-z0-9_./@+-]*$`)
+	reservedYAML = regexp.MustCompile(`^(?i:true|false|yes|no|on|off|y|n|null|~|[-+]?[0-9.][0-9._eExXoOa-fA-F:+-]*|\.inf|\.nan)$`)
+)
+
+// yamlScalar writes s plain when that reads back as the same string, else
+// double-quoted (a JSON string is a valid YAML double-quoted scalar).
+func yamlScalar(s string) string {
+	if plainYAML.MatchString(s) && !reservedYAML.MatchString(s) {
+		return s
+	}
+	return jsonString(s)
+}
+
+// kubeDoc is a parsed kubeconfig with its lines.
+type kubeDoc struct {
+	src   []byte
+	lines []string // each with its "\n" (the last one may lack it)
+	top   []*ast.MappingValueNode
+}
+
+func parseKube(src []byte) (*kubeDoc, error) {
+	f, err := parser.ParseBytes(src, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	d := &kubeDoc{src: src, lines: strings.SplitAfter(string(src), "\n")}
+	if n := len(d.lines); n > 0 && d.lines[n-1] == "" {
+		d.lines = d.lines[:n-1]
+	}
+	if len(f.Docs) > 1 {
+		return nil, fmt.Errorf("it holds %d YAML documents, expected one", len(f.Docs))
+	}
+	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		return d, nil
+	}
+	switch b := f.Docs[0].Body.(type) {
+	case *ast.MappingNode:
+		if b.IsFlowStyle {
+			return nil, fmt.Errorf("it is in JSON or flow style; setup edits block-style YAML only")
+		}
+		d.top = b.Values
+	case *ast.MappingValueNode:
+		d.top = []*ast.MappingValueNode{b}
+	case *ast.CommentGroupNode:
+	default:
+		return nil, fmt.Errorf("its top level is not a mapping")
+	}
+	return d, nil
+}
+
+func (d *kubeDoc) key(name string) *ast.MappingValueNode {
+	for _, mv := range d.top {
+		if mv.Key.String() == name {
+			return mv
+		}
+	}
+	return nil
+}
+
+// mapGet finds key in a block mapping node.
+func mapGet(n ast.Node, key string) *ast.MappingValueNode {
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		for _, mv := range m.Values {
+			if mv.Key.String() == key {
+				return mv
+			}
+		}
+	case *ast.MappingValueNode:
+		if m.Key.String() == key {
+			return m
+		}
+	}
+	return nil
+}
+
+// scalarString is a scalar node's string value ("" for others).
+func scalarString(n ast.Node) string {
+	if n == nil {
+		return ""
+	}
+	switch n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.LiteralNode:
+		if tk := n.GetToken(); tk != nil {
+			return tk.Value
+		}
+	}
+	return ""
+}
+
+// namedEntry finds the entry of a block sequence whose name is name.
+func namedEntry(seq *ast.SequenceNode, name string) (int, *ast.SequenceEntryNode) {
+	for i, e := range seq.Entries {
+		if mv := mapGet(e.Value, "name"); mv != nil && scalarString(mv.Value) == name {
+			return i, e
+		}
+	}
+	return -1, nil
+}
+
+type lastLine struct{ n int }
+
+func (v *lastLine) Visit(n ast.Node) ast.Visitor {
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		if l := tk.Position.Line + strings.Count(strings.TrimSpace(tk.Origin), "\n"); l > v.n {
+			v.n = l
+		}
+	}
+	return v
+}
+
+// entryLines is the 1-based line range of a sequence entry.
+func entryLines(e *ast.SequenceEntryNode) (first, last int) {
+	v := &lastLine{n: e.Start.Position.Line}
+	if e.Value != nil {
+		ast.Walk(v, e.Value)
+	}
+	return e.Start.Position.Line, v.n
+}
+
+// replaceLines puts text in place of lines first..last (1-based,
+// inclusive; last = first-1 inserts before first).
+func (d *kubeDoc) replaceLines(first, last int, text string) []byte {
+	var b strings.Builder
+	for i := 0; i < first-1 && i < len(d.lines); i++ {
+		b.WriteString(d.lines[i])
+	}
+	if first-1 > 0 && first-1 <= len(d.lines) && !strings.HasSuffix(d.lines[first-2], "\n") && text != "" {
+		b.WriteString("\n")
+	}
+	b.WriteString(text)
+	for i := last; i < len(d.lines); i++ {
+		b.WriteString(d.lines[i])
+	}
+	return []byte(b.String())
+}
+
+// byteCol is the byte offset in line of a 1-based rune column.
+func byteCol(line string, col int) int {
+	n := 1
+	for i := range line {
+		if n == col {
+			return i
+		}
+		n++
+	}
+	return len(line)
+}
+
+// valueSpan finds the raw text of a one-line scalar value on its line:
+// from its column to the comment or line end.
+func (d *kubeDoc) valueSpan(n ast.Node) (line, start, end int, ok bool) {
+	tk := n.GetToken()
+	if tk == nil || tk.Position == nil || tk.Position.Line < 1 || tk.Position.Line > len(d.lines) {
+		return 0, 0, 0, false
+	}
+	line = tk.Position.Line
+	text := d.lines[line-1]
+	start = byteCol(text, tk.Position.Column)
+	rest := strings.TrimRight(text[start:], "\r\n")
+	if i := strings.Index(rest, " #"); i >= 0 && !strings.ContainsAny(rest[:1], `"'`) {
+		rest = rest[:i]
+	} else if strings.ContainsAny(rest[:min(1, len(rest))], `"'`) {
+		q := rest[0]
+		if j := strings.LastIndexByte(rest, q); j > 0 {
+			rest = rest[:j+1]
+		}
+	}
+	rest = strings.TrimRight(rest, " \t")
+	return line, start, start + len(rest), true
+}
+
+func (d *kubeDoc) spliceInLine(line, start, end int, with string) []byte {
+	l := d.lines[line-1]
+	return d.replaceLines(line, line, l[:start]+with+l[end:])
+}
+
+func (r *run) kube() error {
+	path := r.kubeconfigFile()
+	where := "(in " + r.pretty(path) + ")"
+	orig, existed, err := readFile(path)
+	if err != nil {
+		return err
+	}
+	stKey := "kube|" + path
+	var st kubeState
+	r.state.get(stKey, &st)
+	user := r.kubeUserName()
+	b := orig
+	if r.Undo && !existed {
+		return nil
+	}
+	if !existed {
+		b = []byte(kubeSkeleton)
+		st = kubeState{Created: true}
+	}
+	parse := func() (*kubeDoc, error) {
+		d, err := parseKube(b)
+		if err != nil {
+			return nil, fmt.Errorf("setup kube: %s: %w", path, err)
+		}
+		return d, nil
+	}
+	d, err := parse()
+	if err != nil {
+		return err
+	}
+
+	if r.Undo {
+		if mv := d.key("users"); mv != nil {
+			if seq, ok := mv.Value.(*ast.SequenceNode); ok && !seq.IsFlowStyle {
+				if _, e := namedEntry(seq, user); e != nil {
+					first, last := entryLines(e)
+					b = d.replaceLines(first, last, "")
+					r.change("removed", "user %s %s", user, where)
+					if d, err = parse(); err != nil {
+						return err
+					}
+					if mv := d.key("users"); mv != nil {
+						if seq, ok := mv.Value.(*ast.SequenceNode); !ok || len(seq.Values) == 0 {
+							line := mv.Key.GetToken().Position.Line
+							switch {
+							case st.PrevUsersLine != nil:
+								b = d.replaceLines(line, line, *st.PrevUsersLine)
+							case st.AddedUsersKey:
+								b = d.replaceLines(line, line, "")
+							}
+							st.PrevUsersLine, st.AddedUsersKey = nil, false
+						}
+					}
+				}
+			}
+		}
+		for ctxName, prev := range st.PrevUser {
+			if d, err = parse(); err != nil {
+				return err
+			}
+			uv, err := d.contextUser(ctxName)
+			if err != nil {
+				delete(st.PrevUser, ctxName)
+				continue
+			}
+			if scalarString(uv.Value) != user {
+				continue // another profile's, or changed since
+			}
+			if line, s, e, ok := d.valueSpan(uv.Value); ok {
+				b = d.spliceInLine(line, s, e, prev)
+				r.change("restored", "context %s's user to %s %s", ctxName, prev, where)
+			}
+			delete(st.PrevUser, ctxName)
+		}
+		if bytes.Equal(b, orig) {
+			return nil
+		}
+		if st.Created && string(b) == kubeSkeleton {
+			if err := r.remove(path); err != nil {
+				return err
+			}
+			r.change("removed", "%s, which setup created and is now empty", r.pretty(path))
+			st.Created = false
+		} else if err := r.commit(path, b); err != nil {
+			return err
+		}
+		if !r.DryRun {
+			if st.empty() {
+				r.state.del(stKey)
+			} else {
+				r.state.put(stKey, st)
+			}
+		}
+		return nil
+	}
+
+	// Check --context before changing anything.
+	if r.Context != "" {
+		if _, err := d.contextUser(r.Context); err != nil {
+			return fmt.Errorf("setup kube: %w %s", err, where)
+		}
+	}
+
+	mv := d.key("users")
+	switch {
+	case mv == nil:
+		text := "users:\n" + r.kubeUserEntry("")
+		b = d.replaceLines(len(d.lines)+1, len(d.lines), text)
+		st.AddedUsersKey = true
+		r.change("added", "user %s running %s %s", user, r.Binary, where)
+	case isEmptyValue(mv.Value):
+		line := mv.Key.GetToken().Position.Line
+		prev := d.lines[line-1]
+		keyText := prev[:byteCol(prev, mv.Key.GetToken().Position.Column)]
+		b = d.replaceLines(line, line, keyText+"users:\n"+r.kubeUserEntry(keyText))
+		if !strings.HasSuffix(prev, "\n") {
+			prev += "\n"
+		}
+		st.PrevUsersLine = &prev
+		r.change("added", "user %s running %s %s", user, r.Binary, where)
+	default:
+		seq, ok := mv.Value.(*ast.SequenceNode)
+		if !ok || seq.IsFlowStyle || len(seq.Entries) == 0 {
+			return fmt.Errorf("setup kube: users is not a block-style list %s; edit it by hand", where)
+		}
+		indent := strings.Repeat(" ", seq.Entries[0].Start.Position.Column-1)
+		entry := r.kubeUserEntry(indent)
+		if _, e := namedEntry(seq, user); e != nil {
+			first, last := entryLines(e)
+			entry = r.kubeUserEntry(strings.Repeat(" ", e.Start.Position.Column-1))
+			if old := strings.Join(d.lines[first-1:last], ""); old != entry {
+				b = d.replaceLines(first, last, entry)
+				r.change("replaced", "user %s, now running %s %s", user, r.Binary, where)
+			}
+		} else {
+			_, last := entryLines(seq.Entries[len(seq.Entries)-1])
+			b = d.replaceLines(last+1, last, entry)
+			r.change("added", "user %s running %s %s", user, r.Binary, where)
+		}
+	}
+
+	if r.Context != "" {
+		if d, err = parse(); err != nil {
+			return err
+		}
+		uv, err := d.contextUser(r.Context)
+		if err != nil {
+			return fmt.Errorf("setup kube: %w %s", err, where)
+		}
+		if scalarString(uv.Value) != user {
+			line, s, e, ok := d.valueSpan(uv.Value)
+			if !ok {
+				return fmt.Errorf("setup kube: cannot locate context %s's user %s", r.Context, where)
+			}
+			prev := d.lines[line-1][s:e]
+			if st.PrevUser == nil {
+				st.PrevUser = map[string]string{}
+			}
+			st.PrevUser[r.Context] = prev
+			b = d.spliceInLine(line, s, e, yamlScalar(user))
+			r.change("set", "context %s's user to %s (was %s) %s", r.Context, user, prev, where)
+		}
+	}
+
+	if bytes.Equal(b, orig) {
+		return nil
+	}
+	if err := validateKube(b, user, r.Binary, r.Context); err != nil {
+		return fmt.Errorf("setup kube: internal error, not writing %s: %w", path, err)
+	}
+	if err := r.commit(path, b); err != nil {
+		return err
+	}
+	if !r.DryRun {
+		r.state.put(stKey, st)
+	}
+	return nil
+}
+
+func isEmptyValue(n ast.Node) bool {
+	switch v := n.(type) {
+	case nil, *ast.NullNode:
+		return true
+	case *ast.SequenceNode:
+		return v.IsFlowStyle && len(v.Values) == 0
+	}
+	return false
+}
+
+// contextUser finds contexts[name=name].context.user.
+func (d *kubeDoc) contextUser(name string) (*ast.MappingValueNode, error) {
+	mv := d.key("contexts")
+	if mv == nil {
+		return nil, fmt.Errorf("no context %q (the kubeconfig has no contexts)", name)
+	}
+	seq, ok := mv.Value.(*ast.SequenceNode)
+	if !ok || seq.IsFlowStyle {
+		return nil, fmt.Errorf("contexts is not a block-style list")
+	}
+	_, e := namedEntry(seq, name)
+	if e == nil {
+		return nil, fmt.Errorf("no context %q", name)
+	}
+	c := mapGet(e.Value, "context")
+	if c == nil {
+		return nil, fmt.Errorf("context %q has no context: mapping", name)
+	}
+	u := mapGet(c.Value, "user")
+	if u == nil {
+		return nil, fmt.Errorf("context %q has no user key to set", name)
+	}
+	switch u.Value.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+	default:
+		return nil, fmt.Errorf("context %q's user is not a plain value", name)
+	}
+	return u, nil
+}
+
+// validateKube checks that the edited kubeconfig parses and holds our user.
+func validateKube(b []byte, user, binary, context string) error {
+	var cfg struct {
+		Users []struct {
+			Name string `yaml:"name"`
+			User struct {
+				Exec struct {
+					APIVersion string   `yaml:"apiVersion"`
+					Command    string   `yaml:"command"`
+					Args       []string `yaml:"args"`
+				} `yaml:"exec"`
+			} `yaml:"user"`
+		} `yaml:"users"`
+		Contexts []struct {
+			Name    string `yaml:"name"`
+			Context struct {
+				User string `yaml:"user"`
+			} `yaml:"context"`
+		} `yaml:"contexts"`
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		return err
+	}
+	found := 0
+	for _, u := range cfg.Users {
+		if u.Name == user {
+			found++
+			if u.User.Exec.Command != binary || u.User.Exec.APIVersion != "client.authentication.k8s.io/v1" || len(u.User.Exec.Args) != 3 {
+				return fmt.Errorf("user %s reads back as %+v", user, u.User.Exec)
+			}
+		}
+	}
+	if found != 1 {
+		return fmt.Errorf("%d users named %s", found, user)
+	}
+	if context != "" {
+		for _, c := range cfg.Contexts {
+			if c.Name == context && c.Context.User != user {
+				return fmt.Errorf("context %s reads back with user %q", context, c.Context.User)
+			}
+		}
+	}
+	return nil
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -207,16 +208,18 @@ func interruptible(login helper.LoginFunc) helper.LoginFunc {
 	}
 }
 
-// hostApp wires the app for a host-based request, or returns nil when no
-// profile can serve host and no record called stored exists (pass "" when
-// the protocol stores nothing): then the caller answers "not mine" at once,
-// without parsing the config or touching the keyring.
-func hostApp(env Env, flags helper.Selector, host, stored string) (*app, error) {
+// hostApp wires the app for a host-based request, or returns nil when the
+// config mentions none of hosts (the spellings a matching pattern would have
+// to contain) and no record called stored exists (pass "" when the protocol
+// stores nothing): then the caller answers "not mine" at once, without
+// parsing the config or touching the keyring.
+func hostApp(env Env, flags helper.Selector, stored string, hosts ...string) (*app, error) {
 	raw, err := config.ReadRaw(env.Paths.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
-	if flags == (helper.Selector{}) && !config.Mentions(raw, host) &&
+	onlyProfile := helper.Selector{Profile: flags.Profile}
+	if flags == onlyProfile && !slices.ContainsFunc(hosts, func(h string) bool { return config.Mentions(raw, h) }) &&
 		(stored == "" || !(&cache.Store{Dir: env.Paths.Tokens}).Has(stored)) {
 		return nil, nil
 	}
@@ -237,6 +240,15 @@ func identityFlags(fs *flag.FlagSet) *helper.Selector {
 func newFlagSet(env Env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
+	return fs
+}
+
+// protocolFlagSet is for the client-facing modes: clients show a helper's
+// stderr inside their own errors, so a bad flag gets the one-line error
+// report prints, not the flag package's usage text.
+func protocolFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	return fs
 }
 
@@ -274,6 +286,9 @@ func isTerminal(w io.Writer) bool {
 // identityCommand parses a command that acts on one identity and wires it.
 func identityCommand(env Env, name string, args []string) (*app, helper.Identity, error) {
 	fs := newFlagSet(env, name)
+	if name == "kube" {
+		fs = protocolFlagSet(name)
+	}
 	sel := identityFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return nil, helper.Identity{}, err

@@ -47,7 +47,8 @@ func dockerVerb(ctx context.Context, env Env, verb string) error {
 		return err
 	case "get", "store", "erase", "list":
 	default:
-		return usageError{fmt.Sprintf("docker: unknown verb %q (want get, store, erase, list or version)", verb)}
+		// The reference helper's convention: the message on stdout, exit 1.
+		return fmt.Errorf("docker: unknown verb %q (want get, store, erase, list or version)", verb)
 	}
 	if verb == "get" {
 		return dockerGet(ctx, env)
@@ -62,7 +63,7 @@ func dockerVerb(ctx context.Context, env Env, verb string) error {
 		if err != nil {
 			return err
 		}
-		if _, ok, _ := helper.MatchHost(a.cfg, helper.Selector{}, env.Getenv, "docker", protocol.DockerRegistryHost(c.ServerURL)); ok {
+		if _, ok, _ := helper.MatchHost(a.cfg, helper.Selector{}, env.Getenv, "docker", protocol.DockerRegistryHost(c.ServerURL), protocol.DockerRegistryHost); ok {
 			return nil // our own token, handed back by docker login: nothing to keep
 		}
 		return a.store.PutRecord(dockerRecordName(c.ServerURL), c)
@@ -98,14 +99,19 @@ func dockerGet(ctx context.Context, env Env) error {
 		return err
 	}
 	host := protocol.DockerRegistryHost(serverURL)
-	a, err := hostApp(env, helper.Selector{}, host, dockerRecordName(serverURL))
+	needles := []string{host}
+	if host == "index.docker.io" {
+		// Hub has aliases; every one contains one of these.
+		needles = append(needles, "docker.io", "docker.com")
+	}
+	a, err := hostApp(env, helper.Selector{}, dockerRecordName(serverURL), needles...)
 	if err != nil {
 		return err
 	}
 	if a == nil {
 		return protocol.ErrDockerNotFound
 	}
-	m, ok, err := helper.MatchHost(a.cfg, helper.Selector{}, env.Getenv, "docker", host)
+	m, ok, err := helper.MatchHost(a.cfg, helper.Selector{}, env.Getenv, "docker", host, protocol.DockerRegistryHost)
 	if err != nil {
 		return err
 	}

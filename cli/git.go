@@ -12,7 +12,7 @@ import (
 // git ignores a helper's exit status and shows its stderr; "nothing here"
 // is no output at all.
 func runGit(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "git")
+	fs := protocolFlagSet("git")
 	sel := identityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -31,11 +31,11 @@ func runGit(ctx context.Context, env Env, args []string) error {
 	if verb == "store" {
 		return nil // git hands back what we gave it; the cache already has it
 	}
-	a, err := hostApp(env, *sel, req.Host, "")
+	a, err := hostApp(env, *sel, "", req.Host)
 	if a == nil || err != nil {
 		return err
 	}
-	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "git", req.URL())
+	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "git", req.URL(), nil)
 	if err != nil || !ok {
 		return err
 	}

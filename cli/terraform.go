@@ -15,7 +15,7 @@ import (
 // Terraform shows the helper's stderr only when it fails, so the prompt goes
 // to the terminal; with no terminal a miss fails at once.
 func runTerraform(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet(env, "terraform")
+	fs := protocolFlagSet("terraform")
 	sel := identityFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -40,14 +40,14 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 		return a.store.PutRecord(record, c)
 	}
 	io.Copy(io.Discard, io.LimitReader(env.Stdin, 1<<20))
-	a, err := hostApp(env, *sel, host, record)
+	a, err := hostApp(env, *sel, record, host)
 	if err != nil {
 		return err
 	}
 	if a == nil {
 		return protocol.EncodeTerraformNone(env.Stdout)
 	}
-	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "terraform", host)
+	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "terraform", host, protocol.TerraformHost)
 	if err != nil {
 		return err
 	}

@@ -233,7 +233,10 @@ func TestMatchHost(t *testing.T) {
 		{"git", "https://github.com/org/repo.git", nil, Selector{}, ""},
 		{"git", "https://github.com/org/repo.git", map[string]string{"AUTHOS_SERVER": "https://sso.acme.example", "AUTHOS_ORG": "a", "AUTHOS_SERVICE": "b", "AUTHOS_CLIENT_ID": "c"}, Selector{}, ""},
 		{"git", "https://git.acme.example/team/x", map[string]string{"AUTHOS_PROFILE": "acme"}, Selector{}, "cli"},
-		{"git", "https://anything.example/x", nil, Selector{Profile: "team"}, "team"},
+		{"git", "https://anything.example/x", nil, Selector{Profile: "team"}, ""},
+		{"git", "https://git.acme.example/team/x", nil, Selector{Profile: "team"}, "team"},
+		{"git", "https://git.acme.example/org/x", nil, Selector{Profile: "team"}, ""},
+		{"terraform", "registry.terraform.io", nil, Selector{Profile: "acme"}, ""},
 		{"docker", "registry.acme.example", nil, Selector{}, "cli"},
 		{"docker", "REGISTRY.acme.example", nil, Selector{}, "cli"},
 		{"docker", "127.0.0.1:5000", nil, Selector{}, "cli"},
@@ -246,7 +249,7 @@ func TestMatchHost(t *testing.T) {
 		if tc.env != nil {
 			getenv = func(k string) string { return tc.env[k] }
 		}
-		m, ok, err := MatchHost(cfg, tc.flags, getenv, tc.kind, tc.target)
+		m, ok, err := MatchHost(cfg, tc.flags, getenv, tc.kind, tc.target, nil)
 		if err != nil {
 			t.Fatalf("%s %s: %v", tc.kind, tc.target, err)
 		}
@@ -260,5 +263,19 @@ func TestMatchHost(t *testing.T) {
 		if ok && got == "cli" && m.Username() != "bot" {
 			t.Errorf("username %q", m.Username())
 		}
+	}
+	if _, _, err := MatchHost(cfg, Selector{Server: "https://x"}, noenv, "terraform", "tf.acme.example", nil); err == nil {
+		t.Error("field flags accepted for a host-based protocol")
+	}
+	// Patterns are normalised like targets.
+	hub := &config.Config{Profiles: map[string]config.Profile{"h": {Server: "https://s.example", Org: "o", Service: "s", ClientID: "c", Docker: []string{"docker.io"}}}}
+	norm := func(s string) string {
+		if s == "docker.io" {
+			return "index.docker.io"
+		}
+		return s
+	}
+	if _, ok, _ := MatchHost(hub, Selector{}, noenv, "docker", "index.docker.io", norm); !ok {
+		t.Error("a normalised pattern did not match")
 	}
 }

@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -22,21 +23,27 @@ func (m Match) Username() string {
 	return "oauth2"
 }
 
-// MatchHost picks the identity for a git URL, docker registry or terraform
-// host. Identity flags (passed in the client's helper configuration, which
-// the client already scopes to hosts) win. Otherwise only a profile whose
-// patterns name the host can answer, so a token is never handed to a host
-// nobody configured: not even AUTHOS_SERVER or default_profile make a match,
-// and AUTHOS_PROFILE only narrows the search to that profile.
-func MatchHost(cfg *config.Config, flags Selector, getenv func(string) string, kind, target string) (Match, bool, error) {
-	if !flags.empty() {
-		id, err := Resolve(cfg, flags, Selector{})
-		if err != nil {
-			return Match{}, false, err
-		}
-		return Match{Identity: id, Profile: cfg.Profiles[flags.Profile]}, true, nil
+// MatchHost picks the profile that serves a git URL, docker registry or
+// terraform host: only a profile whose patterns name the target can answer,
+// so a token is never handed to a host nobody configured. Clients such as
+// Terraform send every host they meet to the helper, whatever arguments its
+// configuration gives it; --profile (flags.Profile) and AUTHOS_PROFILE only
+// narrow the search to that profile. normalize puts patterns in the form the
+// protocol gives targets (Docker Hub aliases, Terraform's default port); nil
+// compares them as written.
+func MatchHost(cfg *config.Config, flags Selector, getenv func(string) string, kind, target string, normalize func(string) string) (Match, bool, error) {
+	if flags.Server != "" || flags.Org != "" || flags.Service != "" || flags.ClientID != "" {
+		return Match{}, false, fmt.Errorf("%s: --server, --org, --service and --client-id do not apply here: name a profile whose %s patterns list the host (--profile)", kind, kind)
 	}
-	only := getenv("AUTHOS_PROFILE")
+	only := flags.Profile
+	if only == "" {
+		only = getenv("AUTHOS_PROFILE")
+	}
+	if only != "" {
+		if _, ok := cfg.Profiles[only]; !ok {
+			return Match{}, false, fmt.Errorf("no profile %q in the config file", only)
+		}
+	}
 	best, bestLen := "", -1
 	for _, name := range cfg.ProfileNames() {
 		if only != "" && name != only {
@@ -53,6 +60,9 @@ func MatchHost(cfg *config.Config, flags Selector, getenv func(string) string, k
 			patterns = p.Terraform
 		}
 		for _, pat := range patterns {
+			if normalize != nil {
+				pat = normalize(strings.TrimSpace(pat))
+			}
 			if n := matchLen(kind, pat, target); n > bestLen {
 				best, bestLen = name, n
 			}
@@ -61,12 +71,11 @@ func MatchHost(cfg *config.Config, flags Selector, getenv func(string) string, k
 	if bestLen < 0 {
 		return Match{}, false, nil
 	}
-	p := cfg.Profiles[best]
 	id, err := Resolve(cfg, Selector{Profile: best}, Selector{})
 	if err != nil {
 		return Match{}, false, err
 	}
-	return Match{Identity: id, Profile: p}, true, nil
+	return Match{Identity: id, Profile: cfg.Profiles[best]}, true, nil
 }
 
 // matchLen says how specifically pattern matches target (-1: not at all).
@@ -74,7 +83,7 @@ func matchLen(kind, pattern, target string) int {
 	if kind == "git" {
 		return gitPrefixLen(pattern, target)
 	}
-	if strings.EqualFold(strings.TrimSpace(pattern), target) {
+	if pattern != "" && strings.EqualFold(strings.TrimSpace(pattern), target) {
 		return len(pattern)
 	}
 	return -1

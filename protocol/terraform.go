@@ -40,6 +40,17 @@ func DecodeTerraformArgs(args []string) (verb, host string, err error) {
 	return args[0], host, nil
 }
 
+// TerraformHost normalises a host the way Terraform compares them (as
+// DecodeTerraformArgs does), or returns "" if it is not a valid host; for
+// putting configured patterns in the form requests arrive in.
+func TerraformHost(h string) string {
+	n, err := normalizeTerraformHost(h)
+	if err != nil {
+		return ""
+	}
+	return n
+}
+
 func normalizeTerraformHost(h string) (string, error) {
 	if h == "" {
 		return "", errors.New("is empty")

@@ -116,26 +116,8 @@ func (r *run) docker() error {
 			}
 			st.CredsStoreSet, st.PrevCredsStore = false, nil
 		}
-		if bytes.Equal(b, orig) {
-			return nil
-		}
-		if top, _ := parseTopObject(b); st.Created && len(top.members) == 0 {
-			if err := r.remove(path); err != nil {
-				return err
-			}
-			r.change("removed", "%s, which setup created and is now empty", r.pretty(path))
-			st.Created = false
-		} else if err := r.commit(path, b); err != nil {
-			return err
-		}
-		if !r.DryRun {
-			if st.empty() {
-				r.state.del(stKey)
-			} else {
-				r.state.put(stKey, st)
-			}
-		}
-		return nil
+		top, _ := parseTopObject(b)
+		return r.finishUndo(path, b, orig, len(top.members) == 0, &st.Created, stKey, &st)
 	}
 
 	// Refuse before changing anything.

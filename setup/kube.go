@@ -315,26 +315,7 @@ func (r *run) kube() error {
 			}
 			delete(st.PrevUser, ctxName)
 		}
-		if bytes.Equal(b, orig) {
-			return nil
-		}
-		if st.Created && string(b) == kubeSkeleton {
-			if err := r.remove(path); err != nil {
-				return err
-			}
-			r.change("removed", "%s, which setup created and is now empty", r.pretty(path))
-			st.Created = false
-		} else if err := r.commit(path, b); err != nil {
-			return err
-		}
-		if !r.DryRun {
-			if st.empty() {
-				r.state.del(stKey)
-			} else {
-				r.state.put(stKey, st)
-			}
-		}
-		return nil
+		return r.finishUndo(path, b, orig, string(b) == kubeSkeleton, &st.Created, stKey, &st)
 	}
 
 	// Check --context before changing anything.

@@ -16,6 +16,7 @@
 package setup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -338,6 +339,32 @@ func (r *run) commit(path string, data []byte) error {
 
 // remove deletes a file setup created once it holds nothing of anyone's
 // (no backup: nothing in it was anyone else's).
+// finishUndo writes what undo left of a file: it removes the file when setup
+// created it and nothing else is left (leftEmpty), else writes it back, and
+// updates or drops the remembered state st under stKey.
+func (r *run) finishUndo(path string, b, orig []byte, leftEmpty bool, created *bool, stKey string, st interface{ empty() bool }) error {
+	if bytes.Equal(b, orig) {
+		return nil
+	}
+	if *created && leftEmpty {
+		if err := r.remove(path); err != nil {
+			return err
+		}
+		r.change("removed", "%s, which setup created and is now empty", r.pretty(path))
+		*created = false
+	} else if err := r.commit(path, b); err != nil {
+		return err
+	}
+	if !r.DryRun {
+		if st.empty() {
+			r.state.del(stKey)
+		} else {
+			r.state.put(stKey, st)
+		}
+	}
+	return nil
+}
+
 func (r *run) remove(path string) error {
 	if r.DryRun {
 		return nil

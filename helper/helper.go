@@ -165,16 +165,21 @@ func (h *Helper) cached(id Identity) (Credential, bool, error) {
 	case err != nil:
 		return Credential{}, false, err
 	}
-	if e.ExpiresAt.Sub(h.now()) <= h.margin(e) {
+	c := h.credential(id, e)
+	if !h.now().Before(c.ExpiresAt) {
 		return Credential{}, false, nil
 	}
-	return h.credential(id, e), true, nil
+	return c, true, nil
 }
 
+// credential hands out e. Its expiry is the real expiry minus the margin,
+// cut to a whole second, and a token is served only until then: clients get
+// whole seconds (git's password_expiry_utc, client-go's RFC 3339 time), and
+// must never get one already past (client-go would re-run us per request).
 func (h *Helper) credential(id Identity, e cache.Entry) Credential {
 	return Credential{
 		Identity: id, Token: e.AccessToken, TokenType: e.TokenType,
-		ExpiresAt: e.ExpiresAt.Add(-h.margin(e)),
+		ExpiresAt: e.ExpiresAt.Add(-h.margin(e)).Truncate(time.Second),
 		Subject:   e.Subject, Email: e.Email, FromCache: true,
 	}
 }

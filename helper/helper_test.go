@@ -128,6 +128,28 @@ func TestToken(t *testing.T) {
 	}
 }
 
+// TestServedExpiryIsAWholeSecondInTheFuture: whatever the fractions, a token
+// is served only while its handed-out (whole-second) expiry is still ahead.
+func TestServedExpiryIsAWholeSecondInTheFuture(t *testing.T) {
+	obtained := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	e := cache.Entry{AccessToken: "t", ObtainedAt: obtained, ExpiresAt: obtained.Add(time.Hour + 700*time.Millisecond)}
+	c := &memCache{entries: map[string]cache.Entry{id.Key(): e}, corrupt: map[string]bool{}}
+	for _, offset := range []time.Duration{0, 30 * time.Minute, 54*time.Minute + 59*time.Second, 55*time.Minute + 300*time.Millisecond, 55*time.Minute + 800*time.Millisecond} {
+		now := obtained.Add(offset)
+		h := &Helper{Cache: c, Now: func() time.Time { return now }}
+		cred, ok, err := h.Cached(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && (!cred.ExpiresAt.After(now) || cred.ExpiresAt.Nanosecond() != 0) {
+			t.Errorf("at +%v served with expiry %v: not a whole second ahead", offset, cred.ExpiresAt)
+		}
+		if wantOK := offset < 55*time.Minute; ok != wantOK {
+			t.Errorf("at +%v served = %v, want %v", offset, ok, wantOK)
+		}
+	}
+}
+
 func TestEntryExpiryIsTheEarlierOfExpiresInAndExp(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	h := &Helper{Now: func() time.Time { return now }}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,5 +70,40 @@ func TestGuardInitialisesBeforeKeyring(t *testing.T) {
 	}
 	if guard < 0 || ring < 0 || guard > ring {
 		t.Fatalf("nobus init at line %d, keyring init at line %d:\n%s", guard, ring, out)
+	}
+}
+
+// TestInitWorkStaysSmall guards the start-up every git fetch pays for, without
+// timing anything: inittrace's allocation counts are exact. Package-level
+// work such as regexp.MustCompile (setup's three regexps were 266 allocations
+// and 0.26 ms) or reading the time zone shows up here long before a
+// benchmark notices it.
+func TestInitWorkStaysSmall(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(bin, "version")
+	cmd.Env = []string{"GODEBUG=inittrace=1", "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const perPackage, total = 80, 550
+	sum := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		// init <pkg> @<t> ms, <clock> ms clock, <bytes> bytes, <allocs> allocs
+		if len(f) < 11 || f[0] != "init" || f[10] != "allocs" {
+			continue
+		}
+		n, err := strconv.Atoi(f[9])
+		if err != nil {
+			t.Fatalf("unexpected inittrace line %q", line)
+		}
+		if n > perPackage {
+			t.Errorf("package %s allocates %d times at init (limit %d): move that work to first use", f[1], n, perPackage)
+		}
+		sum += n
+	}
+	if sum == 0 || sum > total {
+		t.Errorf("init allocations: %d in total (limit %d; 0 means the trace was not read)", sum, total)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -36,7 +35,9 @@ func (r *run) gitHelperValue() string {
 }
 
 // oursLike matches any helper value setup writes, for any profile.
-var oursLike = regexp.MustCompile(`^authos( --profile .*)?$`)
+func oursLike(v string) bool {
+	return v == "authos" || strings.HasPrefix(v, "authos --profile ")
+}
 
 // gitGlobalFile is the file `git config --global` writes: GIT_CONFIG_GLOBAL,
 // else ~/.gitconfig, else $XDG_CONFIG_HOME/git/config when only that exists.
@@ -148,11 +149,11 @@ func (r *run) git(ctx context.Context) error {
 		}
 		s := step{url: u}
 		done := len(vals) >= 2 && slices.Equal(vals[len(vals)-2:], want) &&
-			!slices.ContainsFunc(vals[:len(vals)-2], func(v string) bool { return v == "" || oursLike.MatchString(v) })
+			!slices.ContainsFunc(vals[:len(vals)-2], func(v string) bool { return v == "" || oursLike(v) })
 		if !done {
 			var foreign []string
 			for _, v := range vals {
-				if v != "" && !oursLike.MatchString(v) {
+				if v != "" && !oursLike(v) {
 					foreign = append(foreign, fmt.Sprintf("%q", v))
 				}
 			}

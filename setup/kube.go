@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -63,15 +64,19 @@ func (r *run) kubeUserEntry(indent string) string {
 	return b.String()
 }
 
+// Compiled on first use: package-level regexps would cost every start of
+// this binary (every git fetch) a quarter of a millisecond.
 var (
-	plainYAML    = regexp.MustCompile(`^[A-Za-z0-9_/][A-Za-z0-9_./@+-]*$`)
-	reservedYAML = regexp.MustCompile(`^(?i:true|false|yes|no|on|off|y|n|null|~|[-+]?[0-9.][0-9._eExXoOa-fA-F:+-]*|\.inf|\.nan)$`)
+	plainYAML    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_/][A-Za-z0-9_./@+-]*$`) })
+	reservedYAML = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?i:true|false|yes|no|on|off|y|n|null|~|[-+]?[0-9.][0-9._eExXoOa-fA-F:+-]*|\.inf|\.nan)$`)
+	})
 )
 
 // yamlScalar writes s plain when that reads back as the same string, else
 // double-quoted (a JSON string is a valid YAML double-quoted scalar).
 func yamlScalar(s string) string {
-	if plainYAML.MatchString(s) && !reservedYAML.MatchString(s) {
+	if plainYAML().MatchString(s) && !reservedYAML().MatchString(s) {
 		return s
 	}
 	return jsonString(s)

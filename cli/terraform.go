@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"io"
 
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
@@ -39,8 +38,7 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 		}
 		return a.store.PutRecord(record, c)
 	}
-	io.Copy(io.Discard, io.LimitReader(env.Stdin, 1<<20))
-	a, err := hostApp(env, *sel, record, host)
+	a, err := hostApp(env, *sel, record, host) // get has no input: stdin is /dev/null
 	if err != nil {
 		return err
 	}

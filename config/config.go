@@ -113,17 +113,52 @@ func ReadRaw(path string) ([]byte, error) {
 	return b, nil
 }
 
-// Mentions reports whether raw config text contains host (case-insensitive,
-// port ignored). A profile can only match a host its patterns spell out, so
-// false means no profile serves it: callers answer "not mine" without
-// parsing, which keeps unknown hosts as cheap as possible.
+// Mentions reports whether raw config text contains host (ASCII
+// case-insensitive, port ignored). A profile can only match a host its
+// patterns spell out, so false means no profile serves it: callers answer
+// "not mine" without parsing. It is one plain loop on purpose: this runs for
+// every request about a host we do not serve, where each first-touched code
+// page (lowercasing, trimming, SIMD search routines) costs a page fault.
 func Mentions(raw []byte, host string) bool {
-	h := strings.ToLower(host)
-	if i := strings.LastIndexByte(h, ':'); i > 0 && !strings.Contains(h[i:], "]") {
-		h = h[:i]
+	// Drop a port (not inside an IPv6 literal) and IPv6 brackets.
+	end := len(host)
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i] == ']' {
+			break
+		}
+		if host[i] == ':' {
+			end = i
+			break
+		}
 	}
-	h = strings.Trim(h, "[]")
-	return h != "" && bytes.Contains(bytes.ToLower(raw), []byte(h))
+	start := 0
+	if end > 0 && host[0] == '[' {
+		start = 1
+		if host[end-1] == ']' {
+			end--
+		}
+	}
+	h := host[start:end]
+	if h == "" {
+		return false
+	}
+	for i := 0; i+len(h) <= len(raw); i++ {
+		j := 0
+		for j < len(h) && lower(raw[i+j]) == lower(h[j]) {
+			j++
+		}
+		if j == len(h) {
+			return true
+		}
+	}
+	return false
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // Parse decodes config text read from path.

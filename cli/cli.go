@@ -361,8 +361,16 @@ func ttyPassphrase(env Env) func(string) (string, error) {
 			return "", errors.New("the file cache backend needs a passphrase: set AUTHOS_CACHE_PASSPHRASE (no terminal to ask on)")
 		}
 		defer tty.Close()
+		in := tty
+		if ttyInPath != ttyPath && env.TTY == nil {
+			// Windows: the console is written through CONOUT$, read through CONIN$.
+			if in, err = os.OpenFile(ttyInPath, os.O_RDWR, 0); err != nil {
+				return "", fmt.Errorf("opening the console for the passphrase: %w", err)
+			}
+			defer in.Close()
+		}
 		fmt.Fprintf(tty, "%s: ", prompt)
-		b, err := term.ReadPassword(int(tty.Fd()))
+		b, err := term.ReadPassword(int(in.Fd()))
 		fmt.Fprintln(tty)
 		return string(b), err
 	}

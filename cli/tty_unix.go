@@ -2,4 +2,5 @@
 
 package cli
 
-const ttyPath = "/dev/tty"
+// The controlling terminal, for the prompt and the passphrase.
+const ttyPath, ttyInPath = "/dev/tty", "/dev/tty"

@@ -1,3 +1,4 @@
 package cli
 
-const ttyPath = "CONOUT$"
+// The console: written through CONOUT$, read through CONIN$.
+const ttyPath, ttyInPath = "CONOUT$", "CONIN$"

@@ -11,10 +11,13 @@ cd "$(dirname "$0")"
 
 command -v go >/dev/null || { echo "test.sh: Go is needed (https://go.dev/dl/)" >&2; exit 1; }
 
-# Debian packages the tests use: git (module fetches by VCS), GNU time
-# (bench/startup's peak RSS).
+# Debian packages the tests use: git (the real git client, and module
+# fetches by VCS), a D-Bus session bus and gnome-keyring (a real Secret
+# Service), GNU time (bench/startup's peak RSS).
 need=()
 command -v git >/dev/null || need+=(git)
+command -v dbus-run-session >/dev/null || need+=(dbus-daemon)
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 [ -x /usr/bin/time ] || need+=(time)
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""

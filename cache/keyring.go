@@ -68,6 +68,9 @@ type KeyringOptions struct {
 	Passphrase func(prompt string) (string, error)
 	// ProbeTimeout bounds each auto-mode probe; default 1 s.
 	ProbeTimeout time.Duration
+	// KernelCache keeps the data key in the user's kernel keyring (Linux)
+	// for this long after a backend read, so hits skip the backend; 0 off.
+	KernelCache time.Duration
 }
 
 // Keyring is a KeyStore on the OS keyring, opened on first use.
@@ -108,7 +111,22 @@ func (k *Keyring) Backend() (string, error) {
 	return k.backend, k.err
 }
 
+// kernel is the short-lived copy of the data key in front of the backend
+// (pointless when the backend is the kernel keyring itself).
+func (k *Keyring) kernel() kernelCache {
+	ttl := k.opts.KernelCache
+	if strings.EqualFold(strings.TrimSpace(k.opts.Backend), string(keyring.KeyCtlBackend)) {
+		ttl = 0
+	}
+	return kernelCache{desc: ServiceName + ":" + k.opts.Item, ttl: ttl}
+}
+
+// Load returns the data key: from the kernel cache when it holds it (no
+// backend is opened then), else from the backend.
 func (k *Keyring) Load() ([]byte, error) {
+	if key := k.kernel().get(); key != nil {
+		return key, nil
+	}
 	if _, err := k.Backend(); err != nil {
 		return nil, err
 	}
@@ -123,6 +141,9 @@ func (k *Keyring) Load() ([]byte, error) {
 	if err != nil || len(key) != 32 {
 		return nil, ErrMiss // damaged: a new key replaces it
 	}
+	if k.backend != string(keyring.KeyCtlBackend) {
+		k.kernel().put(key)
+	}
 	return key, nil
 }
 
@@ -130,16 +151,21 @@ func (k *Keyring) Save(key []byte) error {
 	if _, err := k.Backend(); err != nil {
 		return err
 	}
-	return k.ring.Set(keyring.Item{
+	err := k.ring.Set(keyring.Item{
 		Key:         k.opts.Item,
 		Data:        []byte(base64.StdEncoding.EncodeToString(key)),
 		Label:       "authos-credential-helper cache key",
 		Description: "encrypts the AuthOS token cache",
 	})
+	if err == nil && k.backend != string(keyring.KeyCtlBackend) {
+		k.kernel().put(key)
+	}
+	return err
 }
 
 // Remove deletes the data key (logout --all).
 func (k *Keyring) Remove() error {
+	k.kernel().drop()
 	if _, err := k.Backend(); err != nil {
 		return err
 	}
@@ -273,6 +299,9 @@ func (k *Keyring) openOne(name string) (keyring.Keyring, error) {
 // Ready opens the backend and, for the file backend, gets the passphrase
 // now: before a sign-in, not after the person has finished it.
 func (k *Keyring) Ready() error {
+	if k.kernel().get() != nil {
+		return nil // the key is at hand: no passphrase needed
+	}
 	name, err := k.Backend()
 	if err != nil {
 		return err

@@ -108,3 +108,37 @@ func TestAutoWithNothingUsableNamesTheFix(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestKernelCache: after the file backend gave the data key once, a new
+// process (a fresh Keyring) gets it from the kernel keyring without the
+// passphrase; with the cache off, or after Remove, the passphrase is needed.
+func TestKernelCache(t *testing.T) {
+	if !slices.Contains(CompiledBackends(), "keyctl") {
+		t.Skip("the kernel keyring is Linux only")
+	}
+	dir := t.TempDir()
+	opts := func(ttl time.Duration) KeyringOptions {
+		return KeyringOptions{Backend: "file", Item: "test-kc-" + filepath.Base(dir), FileDir: filepath.Join(dir, "ring"), KernelCache: ttl}
+	}
+	t.Setenv("AUTHOS_CACHE_PASSPHRASE", "pw")
+	k := NewKeyring(opts(time.Minute))
+	t.Cleanup(func() { k.kernel().drop() })
+	want := bytes.Repeat([]byte{9}, 32)
+	if err := k.Save(want); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AUTHOS_CACHE_PASSPHRASE", "")
+	if got, err := NewKeyring(opts(time.Minute)).Load(); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("cached Load = %x, %v; want the key without a passphrase", got, err)
+	}
+	if err := NewKeyring(opts(time.Minute)).Ready(); err != nil {
+		t.Fatalf("Ready with the key cached asked for a passphrase: %v", err)
+	}
+	if _, err := NewKeyring(opts(0)).Load(); err == nil {
+		t.Fatal("with the cache off, Load worked without the passphrase")
+	}
+	k.kernel().drop()
+	if _, err := NewKeyring(opts(time.Minute)).Load(); err == nil {
+		t.Fatal("after drop, Load worked without the passphrase")
+	}
+}

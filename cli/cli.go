@@ -181,11 +181,12 @@ func newAppFrom(env Env, raw []byte) (*app, error) {
 		backend = b
 	}
 	keys := cache.NewKeyring(cache.KeyringOptions{
-		Backend:    backend,
-		Item:       "cache-key-" + shortHash(env.Paths.Tokens),
-		StateDir:   env.Paths.State,
-		FileDir:    env.Paths.FileRing,
-		Passphrase: ttyPassphrase(env),
+		Backend:     backend,
+		Item:        "cache-key-" + shortHash(env.Paths.Tokens),
+		StateDir:    env.Paths.State,
+		FileDir:     env.Paths.FileRing,
+		Passphrase:  ttyPassphrase(env),
+		KernelCache: cfg.Cache.KernelCacheTTL(),
 	})
 	store := &cache.Store{Dir: env.Paths.Tokens, Keys: keys}
 	h := &helper.Helper{

@@ -36,6 +36,21 @@ type Profile struct {
 type Cache struct {
 	Backend      string   `toml:"backend"`
 	ExpiryMargin Duration `toml:"expiry_margin"`
+	// KernelCache is how long the data key stays in the Linux kernel keyring
+	// after the backend gave it (so hits skip D-Bus or the passphrase);
+	// unset means DefaultKernelCache, "0s" turns it off.
+	KernelCache *Duration `toml:"kernel_cache"`
+}
+
+// DefaultKernelCache is the kernel keyring copy's lifetime when unset.
+const DefaultKernelCache = 12 * time.Hour
+
+// KernelCacheTTL is KernelCache with its default applied.
+func (c Cache) KernelCacheTTL() time.Duration {
+	if c.KernelCache == nil {
+		return DefaultKernelCache
+	}
+	return c.KernelCache.Duration
 }
 
 // Config is the whole config file.

@@ -29,8 +29,16 @@ func TestFileBackend(t *testing.T) {
 	if len(ring) != 1 {
 		t.Fatalf("file keyring holds %v, want one data key item", ring)
 	}
-	before := snapshot(t, s.root)
+	// The data key is now also in the kernel keyring for a while (like an
+	// ssh-agent): the next process needs no passphrase.
+	s.env["AUTHOS_CACHE_PASSPHRASE"] = ""
+	if out, errOut, code := s.run(t, "token"); code != 0 || strings.TrimSpace(out) != tok {
+		t.Fatalf("hit with the key in the kernel cache and no passphrase: %d %q", code, errOut)
+	}
 
+	// With the kernel copy turned off, the passphrase is needed every time.
+	s.writeConfig(t, "[cache]\nkernel_cache = \"0s\"\n")
+	before := snapshot(t, s.root)
 	s.env["AUTHOS_CACHE_PASSPHRASE"] = "wrong"
 	out, errOut, code := s.run(t, "token")
 	if code != 1 || out != "" || !strings.Contains(errOut, "file keyring") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {

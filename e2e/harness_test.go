@@ -5,6 +5,8 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // bin is the binary under test, built once by TestMain.
@@ -224,6 +228,7 @@ func newSandbox(t *testing.T, server string) *sandbox {
 			t.Fatal(err)
 		}
 	}
+	t.Cleanup(func() { forgetKernelKeys(s.env["XDG_CACHE_HOME"]) })
 	if server != "" {
 		s.env["AUTHOS_SERVER"] = server
 		s.env["AUTHOS_ORG"] = "acme"
@@ -334,3 +339,20 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.b.Write(p)
 }
 func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+
+// forgetKernelKeys removes what a sandbox left in the user's kernel keyring:
+// its data key (keyctl backend) and the data key's kernel cache copy. A
+// non-root user's key quota (200 by default) would otherwise fill up after a
+// few test runs. The names follow cli.shortHash and cache.ServiceName.
+func forgetKernelKeys(cacheHome string) {
+	sum := sha256.Sum256([]byte(filepath.Join(cacheHome, "authos-credential-helper", "tokens")))
+	item := "cache-key-" + hex.EncodeToString(sum[:8])
+	if ring, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "keyring", "authos-credential-helper", 0); err == nil {
+		if id, err := unix.KeyctlSearch(ring, "user", item, 0); err == nil {
+			unix.KeyctlInt(unix.KEYCTL_UNLINK, id, ring, 0, 0)
+		}
+	}
+	if id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", "authos-credential-helper:"+item, 0); err == nil {
+		unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0)
+	}
+}

@@ -143,7 +143,7 @@ func TestDockerGetBoundRegistrySignsInOnce(t *testing.T) {
 		t.Fatalf("docker get: ServerURL %q Username %q, want %s and oauth2", r.creds.ServerURL, r.creds.Username, registry)
 	}
 	tok := r.creds.Secret
-	c, err := regVerifyJWT(d.URL, tok)
+	c, err := verifyJWT(d.URL, tok)
 	if err != nil {
 		t.Fatalf("Secret is not a valid AuthOS JWT: %v", err)
 	}
@@ -253,26 +253,7 @@ func TestDockerStoreGetListErase(t *testing.T) {
 		"base64(u:secret)":  base64.StdEncoding.EncodeToString([]byte(user + ":" + secret)),
 		"base64url(secret)": base64.RawURLEncoding.EncodeToString([]byte(secret)),
 	}
-	files := 0
-	filepath.WalkDir(s.root, func(path string, de os.DirEntry, err error) error {
-		if err != nil || !de.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil
-		}
-		files++
-		for name, form := range forms {
-			if strings.Contains(string(b), form) {
-				t.Errorf("%s found in plaintext in %s", name, path)
-			}
-		}
-		return nil
-	})
-	if files == 0 {
-		t.Fatal("no files under the sandbox: the scan proves nothing")
-	}
+	assertNotOnDisk(t, forms, s.root)
 
 	if err := client.Erase(prog, server); err != nil {
 		t.Fatalf("erase: %v", err)

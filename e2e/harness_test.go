@@ -356,3 +356,32 @@ func forgetKernelKeys(cacheHome string) {
 		unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0)
 	}
 }
+
+// assertNotOnDisk fails if any regular file under roots contains one of
+// forms (name → secret text), and if the walk read no file at all (a scan
+// of nothing proves nothing).
+func assertNotOnDisk(t *testing.T, forms map[string]string, roots ...string) {
+	t.Helper()
+	files := 0
+	for _, root := range roots {
+		filepath.WalkDir(root, func(path string, de os.DirEntry, err error) error {
+			if err != nil || !de.Type().IsRegular() {
+				return nil
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return nil
+			}
+			files++
+			for name, form := range forms {
+				if strings.Contains(string(b), form) {
+					t.Errorf("%s found in plaintext in %s", name, path)
+				}
+			}
+			return nil
+		})
+	}
+	if files == 0 {
+		t.Fatal("no files under the roots: the scan proves nothing")
+	}
+}

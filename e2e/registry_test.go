@@ -5,18 +5,12 @@ package e2e
 // only AuthOS JWTs it verifies itself.
 
 import (
-	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,74 +28,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
-
-type regClaims struct {
-	Sub   string `json:"sub"`
-	Email string `json:"email"`
-	Iss   string `json:"iss"`
-	Exp   int64  `json:"exp"`
-}
-
-// regVerifyJWT is what a resource server does with an AuthOS access token:
-// fetch the issuer's JWKS, verify the RS256 signature with the key the kid
-// names, check exp and that iss is the server.
-func regVerifyJWT(server, token string) (regClaims, error) {
-	var c regClaims
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return c, errors.New("not a JWT")
-	}
-	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
-	cb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
-	sig, err3 := base64.RawURLEncoding.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil {
-		return c, errors.New("JWT part is not base64url")
-	}
-	var h struct{ Alg, Kid string }
-	if err := json.Unmarshal(hb, &h); err != nil || h.Alg != "RS256" || h.Kid == "" {
-		return c, fmt.Errorf("JWT header %s: want RS256 with a kid", hb)
-	}
-	httpc := &http.Client{Timeout: 10 * time.Second}
-	resp, err := httpc.Get(server + "/.well-known/jwks.json")
-	if err != nil {
-		return c, err
-	}
-	defer resp.Body.Close()
-	var set struct {
-		Keys []struct{ Kty, Kid, N, E string } `json:"keys"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		return c, fmt.Errorf("JWKS: %w", err)
-	}
-	var key *rsa.PublicKey
-	for _, k := range set.Keys {
-		if k.Kty == "RSA" && k.Kid == h.Kid {
-			n, err1 := base64.RawURLEncoding.DecodeString(k.N)
-			e, err2 := base64.RawURLEncoding.DecodeString(k.E)
-			if err1 != nil || err2 != nil {
-				return c, errors.New("JWKS key is not base64url")
-			}
-			key = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-		}
-	}
-	if key == nil {
-		return c, fmt.Errorf("kid %q not in the JWKS", h.Kid)
-	}
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], sig); err != nil {
-		return c, errors.New("signature does not verify")
-	}
-	if err := json.Unmarshal(cb, &c); err != nil {
-		return c, fmt.Errorf("claims: %w", err)
-	}
-	if !time.Unix(c.Exp, 0).After(time.Now()) {
-		return c, errors.New("expired")
-	}
-	if c.Iss != server {
-		return c, fmt.Errorf("iss %q, want %q", c.Iss, server)
-	}
-	return c, nil
-}
 
 // jwtRegistry is go-containerregistry's in-memory registry behind Basic
 // auth whose password must be an AuthOS JWT. Requests carrying the setup
@@ -127,7 +53,7 @@ func startJWTRegistry(t *testing.T, issuer string) *jwtRegistry {
 			return
 		}
 		if user, pass, ok := req.BasicAuth(); ok && user == "oauth2" {
-			if _, err := regVerifyJWT(issuer, pass); err == nil {
+			if _, err := verifyJWT(issuer, pass); err == nil {
 				r.mu.Lock()
 				r.accepted = append(r.accepted, pass)
 				r.mu.Unlock()
@@ -281,7 +207,7 @@ func TestDockerRegistryPullWithCredHelper(t *testing.T) {
 			t.Fatal("one pull presented different tokens")
 		}
 	}
-	c, err := regVerifyJWT(d.URL, tok)
+	c, err := verifyJWT(d.URL, tok)
 	if err != nil || c.Email != "alice@acme.example" {
 		t.Fatalf("accepted token: %+v, %v", c, err)
 	}

@@ -177,18 +177,7 @@ func TestTerraformHelperProgram(t *testing.T) {
 	}
 
 	// Stored tokens are sealed like ours.
-	filepath.WalkDir(s.root, func(path string, de os.DirEntry, err error) error {
-		if err != nil || !de.Type().IsRegular() {
-			return nil
-		}
-		b, _ := os.ReadFile(path)
-		for _, marker := range []string{"tf-MARKER-", "tf-EXTRA-token", "keep-me"} {
-			if strings.Contains(string(b), marker) {
-				t.Errorf("%q in plaintext in %s", marker, path)
-			}
-		}
-		return nil
-	})
+	assertNotOnDisk(t, map[string]string{"stored token": "tf-MARKER-", "extra token": "tf-EXTRA-token", "extra property": "keep-me"}, s.root)
 
 	if after := d.codes(t); after.DeviceCodeRequests != before.DeviceCodeRequests || after.TokenRequests != before.TokenRequests {
 		t.Fatalf("the Terraform helper contacted AuthOS on a cache hit: %+v -> %+v", before, after)

@@ -1,5 +1,5 @@
 // Package authos speaks AuthOS's HTTP API: the JSON device authorization flow
-// (POST /auth/device/code, POST /auth/token), logout and user info. It knows
+// (POST /auth/device/code, POST /auth/token) and logout. It knows
 // nothing of caches or credential clients.
 package authos
 
@@ -41,14 +41,6 @@ type Token struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
-}
-
-// User is the answer of GET /api/user.
-type User struct {
-	ID      string `json:"id"`
-	Email   string `json:"email"`
-	Org     string `json:"org"`
-	Service string `json:"service"`
 }
 
 // Client calls one AuthOS server.
@@ -180,13 +172,6 @@ func (c *Client) ExchangeDeviceCode(ctx context.Context, deviceCode, clientID st
 // Logout ends the token's session at the server (POST /api/auth/logout).
 func (c *Client) Logout(ctx context.Context, accessToken string) error {
 	return c.post(ctx, "/api/auth/logout", nil, accessToken, nil)
-}
-
-// CurrentUser asks who the token belongs to (GET /api/user).
-func (c *Client) CurrentUser(ctx context.Context, accessToken string) (User, error) {
-	var u User
-	err := c.do(ctx, http.MethodGet, "/api/user", nil, accessToken, &u)
-	return u, err
 }
 
 func (c *Client) post(ctx context.Context, route string, in any, bearer string, out any) error {

@@ -163,7 +163,8 @@ func (k *Keyring) Save(key []byte) error {
 	return err
 }
 
-// Remove deletes the data key (logout --all).
+// Remove deletes the data key and its kernel copy; every entry sealed
+// under it becomes unreadable.
 func (k *Keyring) Remove() error {
 	k.kernel().drop()
 	if _, err := k.Backend(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/keyring"
 
 	"github.com/authos/authos-credential-helper/internal/nobus"
+	"github.com/authos/authos-credential-helper/internal/rawfile"
 )
 
 func init() {
@@ -198,7 +199,7 @@ func (k *Keyring) open() {
 // candidates in order, each bounded by ProbeTimeout, and remembers the winner.
 func (k *Keyring) openAuto() (keyring.Keyring, string, error) {
 	memo := filepath.Join(k.opts.StateDir, "backend")
-	if b, err := os.ReadFile(memo); err == nil {
+	if b, err := rawfile.ReadFile(memo); err == nil {
 		name := strings.TrimSpace(string(b))
 		if slices.Contains(k.candidates(), name) {
 			if r, err := k.openFn(name); err == nil {

@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/authos/authos-credential-helper/internal/rawfile"
 )
 
 // Schema is the version of Entry's encoding; other versions read as a miss.
@@ -100,7 +102,7 @@ func (s *Store) GetRecord(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := rawfile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrMiss
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/adrg/xdg"
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/authos/authos-credential-helper/internal/rawfile"
 )
 
 // AppName is the folder name under each XDG base directory.
@@ -118,7 +119,7 @@ func Load(path string) (*Config, error) {
 
 // ReadRaw reads the config file's bytes; a missing file reads as empty.
 func ReadRaw(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := rawfile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

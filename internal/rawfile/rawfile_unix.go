@@ -1,0 +1,56 @@
+//go:build unix
+
+package rawfile
+
+import (
+	"fmt"
+	"io/fs"
+	"syscall"
+)
+
+// ReadFile reads the named file like os.ReadFile, with errors of the same
+// form (*fs.PathError wrapping the errno, so errors.Is(err, fs.ErrNotExist)
+// works).
+func ReadFile(name string) ([]byte, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: syscall.EISDIR}
+	}
+	if st.Size > maxSize {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("file is larger than %d bytes", maxSize)}
+	}
+	b := make([]byte, 0, st.Size+1) // +1 so a file that grew is seen at once
+	for {
+		n, err := syscall.Read(fd, b[len(b):cap(b)])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		case n == 0:
+			return b, nil
+		}
+		b = b[:len(b)+n]
+		if len(b) == cap(b) {
+			if len(b) > maxSize {
+				return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("file is larger than %d bytes", maxSize)}
+			}
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}

@@ -5,8 +5,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +25,7 @@ import (
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/version"
+	"github.com/authos/authos-credential-helper/internal/wiring"
 )
 
 // Exit codes.
@@ -176,26 +175,10 @@ func newAppFrom(env Env, raw []byte) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	backend := cfg.Cache.Backend
-	if b := env.Getenv("AUTHOS_CACHE_BACKEND"); b != "" {
-		backend = b
-	}
-	keys := cache.NewKeyring(cache.KeyringOptions{
-		Backend:     backend,
-		Item:        "cache-key-" + shortHash(env.Paths.Tokens),
-		StateDir:    env.Paths.State,
-		FileDir:     env.Paths.FileRing,
-		Passphrase:  ttyPassphrase(env),
-		KernelCache: cfg.Cache.KernelCacheTTL(),
+	p := wiring.Build(cfg, wiring.Options{
+		Paths: env.Paths, Getenv: env.Getenv, Passphrase: ttyPassphrase(env), WrapLogin: interruptible,
 	})
-	store := &cache.Store{Dir: env.Paths.Tokens, Keys: keys}
-	h := &helper.Helper{
-		Cache:  store,
-		Locks:  helper.FileLocker{Dir: env.Paths.Locks},
-		Login:  interruptible(helper.DeviceLogin(version.UserAgent(), authos.RealClock{})),
-		Margin: cfg.Cache.ExpiryMargin.Duration,
-	}
-	return &app{env: env, cfg: cfg, keys: keys, store: store, h: h}, nil
+	return &app{env: env, cfg: cfg, keys: p.Keys, store: p.Store, h: p.Helper}, nil
 }
 
 // interruptible makes Ctrl-C (and SIGTERM) end a login cleanly: the prompt's
@@ -341,16 +324,6 @@ func runVersion(env Env, args []string) error {
 	fmt.Fprintf(env.Stdout, "authos-credential-helper %s (commit %s)\ncache backends compiled in: %s\n",
 		version.Version, version.Commit, strings.Join(cache.CompiledBackends(), ", "))
 	return nil
-}
-
-// shortHash names the data key after the token folder, so separate XDG
-// trees sharing one kernel keyring never share a key.
-func shortHash(s string) string {
-	if abs, err := filepath.Abs(s); err == nil {
-		s = abs
-	}
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:8])
 }
 
 // ttyPassphrase asks for the file backend's passphrase on the terminal,

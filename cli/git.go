@@ -61,7 +61,7 @@ func (a *app) evictIfServed(id helper.Identity, secrets ...string) error {
 	}
 	for _, s := range secrets {
 		if s != "" && s == cred.Token {
-			return a.h.Logout(id)
+			return a.h.Evict(id)
 		}
 	}
 	return nil

@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"text/tabwriter"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/redact"
-	"github.com/authos/authos-credential-helper/internal/version"
 )
 
 // statusRow is one cached identity as status shows it; never the token.
@@ -147,55 +144,31 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 	return firstErr
 }
 
-// logout revokes the session at the server, then deletes the entry. An
-// unreachable server does not keep the local copy alive.
+// logout revokes the session at the server, then deletes the entry (see
+// helper.SignOut), and says which of the two happened.
 func (a *app) logout(ctx context.Context, name, label string) error {
-	e, err := a.store.Get(name)
+	caBundle := ""
+	if p, ok := a.cfg.Profiles[a.profileFor(name)]; ok {
+		caBundle = p.CABundle
+	}
+	r, err := a.h.SignOut(ctx, name, caBundle)
 	switch {
-	case errors.Is(err, cache.ErrMiss):
-		fmt.Fprintf(a.env.Stderr, "authos: not logged in to %s\n", label)
-		return nil
-	case errors.Is(err, cache.ErrCorrupt):
-		return a.store.Delete(name)
 	case err != nil:
 		return err
-	}
-	id := helper.Identity{Server: e.Server, Org: e.Org, Service: e.Service, ClientID: e.ClientID}
-	if p, ok := a.cfg.Profiles[a.profileFor(name)]; ok {
-		id.CABundle = p.CABundle
-	}
-	revoked := false
-	if e.ExpiresAt.After(time.Now()) {
-		revoked = a.revoke(ctx, id, e)
-	}
-	if err := a.store.Delete(name); err != nil {
-		return err
-	}
-	if revoked {
-		fmt.Fprintf(a.env.Stderr, "authos: logged out of %s (session ended at the server, local token deleted)\n", id)
-	} else {
-		fmt.Fprintf(a.env.Stderr, "authos: deleted the local token for %s\n", id)
+	case !r.Found:
+		fmt.Fprintf(a.env.Stderr, "authos: not logged in to %s\n", label)
+	case r.Identity == (helper.Identity{}):
+		// a corrupt entry: deleted, nothing to say
+	case r.Revoked:
+		fmt.Fprintf(a.env.Stderr, "authos: logged out of %s (session ended at the server, local token deleted)\n", r.Identity)
+	case r.RevokeErr != nil:
+		fmt.Fprintf(a.env.Stderr, "authos: warning: could not end the session at the server (%s); the token stays valid there until %s\n",
+			redact.String(r.RevokeErr.Error()), r.ExpiresAt.Local().Format("2006-01-02 15:04"))
+		fallthrough
+	default:
+		fmt.Fprintf(a.env.Stderr, "authos: deleted the local token for %s\n", r.Identity)
 	}
 	return nil
-}
-
-func (a *app) revoke(ctx context.Context, id helper.Identity, e cache.Entry) bool {
-	c, err := authos.NewClient(id.Server, id.CABundle, version.UserAgent())
-	if err != nil {
-		fmt.Fprintf(a.env.Stderr, "authos: warning: %s; the token stays valid at the server until %s\n", redact.String(err.Error()), e.ExpiresAt.Local().Format("2006-01-02 15:04"))
-		return false
-	}
-	c.Timeout = 10 * time.Second
-	err = c.Logout(ctx, e.AccessToken)
-	var apiErr *authos.APIError
-	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
-		return true // the session was already gone
-	}
-	if err != nil {
-		fmt.Fprintf(a.env.Stderr, "authos: warning: could not end the session at the server (%s); the token stays valid there until %s\n", redact.String(err.Error()), e.ExpiresAt.Local().Format("2006-01-02 15:04"))
-		return false
-	}
-	return true
 }
 
 func (a *app) profileFor(name string) string {

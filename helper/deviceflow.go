@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/authos/authos-credential-helper/authos"
@@ -32,6 +33,24 @@ func DeviceLogin(userAgent string, clock authos.Clock) LoginFunc {
 			err = fmt.Errorf("waiting for approval at %s: %w", c.BaseURL, err)
 		}
 		return tok, err
+	}
+}
+
+// RevokeSession is the RevokeFunc that calls AuthOS's logout. A 401 means
+// the session had already ended, which is what was asked for.
+func RevokeSession(userAgent string) RevokeFunc {
+	return func(ctx context.Context, id Identity, accessToken string) error {
+		c, err := authos.NewClient(id.Server, id.CABundle, userAgent)
+		if err != nil {
+			return err
+		}
+		c.Timeout = 10 * time.Second
+		err = c.Logout(ctx, accessToken)
+		var apiErr *authos.APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
+			return nil
+		}
+		return err
 	}
 }
 

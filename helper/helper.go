@@ -42,11 +42,16 @@ type Locker interface {
 // LoginFunc runs an interactive login for id, telling p what to show.
 type LoginFunc func(ctx context.Context, id Identity, p Prompter) (authos.Token, error)
 
+// RevokeFunc ends the session a token belongs to at id's server.
+type RevokeFunc func(ctx context.Context, id Identity, accessToken string) error
+
 // Helper hands out tokens.
 type Helper struct {
 	Cache  Cache
 	Locks  Locker
 	Login  LoginFunc
+	// Revoke ends a session at the server (SignOut); nil skips that step.
+	Revoke RevokeFunc
 	Now    func() time.Time
 	Margin time.Duration // 0 means DefaultMargin
 }
@@ -211,5 +216,46 @@ func (h *Helper) entry(id Identity, tok authos.Token) cache.Entry {
 	return e
 }
 
-// Logout forgets id's token locally; the caller revokes it at the server first.
-func (h *Helper) Logout(id Identity) error { return h.Cache.Delete(id.Key()) }
+// Evict forgets id's token locally (a client reported it rejected), so the
+// next request signs in again.
+func (h *Helper) Evict(id Identity) error { return h.Cache.Delete(id.Key()) }
+
+// SignOutResult says what SignOut did.
+type SignOutResult struct {
+	// Found is false when nothing was cached under the name.
+	Found bool
+	// Identity is the cached entry's identity.
+	Identity Identity
+	// Revoked says the server ended the session (or it had already ended).
+	Revoked bool
+	// RevokeErr says why the session could not be ended at the server; the
+	// local copy is deleted anyway. Nil when the token had already expired.
+	RevokeErr error
+	// ExpiresAt is when the token stops working at the server.
+	ExpiresAt time.Time
+}
+
+// SignOut ends the session of the token cached under name at the server
+// (if it has not expired), then deletes the entry: an unreachable server
+// does not keep the local copy alive. caBundle is the identity's CA bundle.
+func (h *Helper) SignOut(ctx context.Context, name, caBundle string) (SignOutResult, error) {
+	e, err := h.Cache.Get(name)
+	switch {
+	case errors.Is(err, cache.ErrMiss):
+		return SignOutResult{}, nil
+	case errors.Is(err, cache.ErrCorrupt):
+		return SignOutResult{Found: true}, h.Cache.Delete(name)
+	case err != nil:
+		return SignOutResult{}, err
+	}
+	r := SignOutResult{
+		Found:     true,
+		Identity:  Identity{Server: e.Server, Org: e.Org, Service: e.Service, ClientID: e.ClientID, CABundle: caBundle},
+		ExpiresAt: e.ExpiresAt,
+	}
+	if e.ExpiresAt.After(h.now()) && h.Revoke != nil {
+		r.RevokeErr = h.Revoke(ctx, r.Identity, e.AccessToken)
+		r.Revoked = r.RevokeErr == nil
+	}
+	return r, h.Cache.Delete(name)
+}

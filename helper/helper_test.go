@@ -43,6 +43,7 @@ func (m *memCache) Delete(n string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.entries, n)
+	delete(m.corrupt, n)
 	return nil
 }
 
@@ -299,5 +300,59 @@ func TestMatchHost(t *testing.T) {
 	}
 	if _, ok, _ := MatchHost(hub, Selector{}, noenv, "docker", "index.docker.io", norm); !ok {
 		t.Error("a normalised pattern did not match")
+	}
+}
+
+func TestSignOut(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	id := Identity{Server: "https://sso.example", Org: "acme", Service: "cli", ClientID: "acme-cli"}
+	live := cache.Entry{Server: id.Server, Org: id.Org, Service: id.Service, ClientID: id.ClientID,
+		AccessToken: "tok", ExpiresAt: now.Add(time.Hour)}
+	expired := live
+	expired.ExpiresAt = now.Add(-time.Minute)
+	down := errors.New("connection refused")
+	tests := []struct {
+		name        string
+		entry       *cache.Entry
+		corrupt     bool
+		revokeErr   error
+		wantFound   bool
+		wantRevoked bool
+		wantCalls   int
+		wantErr     error
+	}{
+		{name: "nothing cached", wantFound: false},
+		{name: "corrupt entry is deleted without a server call", corrupt: true, wantFound: true},
+		{name: "live token is revoked then deleted", entry: &live, wantFound: true, wantRevoked: true, wantCalls: 1},
+		{name: "server down: deleted anyway, error reported", entry: &live, revokeErr: down, wantFound: true, wantCalls: 1, wantErr: down},
+		{name: "expired token: no server call", entry: &expired, wantFound: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &memCache{entries: map[string]cache.Entry{}, corrupt: map[string]bool{}}
+			if tt.entry != nil {
+				c.entries[id.Key()] = *tt.entry
+			}
+			c.corrupt[id.Key()] = tt.corrupt
+			calls := 0
+			h := &Helper{Cache: c, Now: func() time.Time { return now },
+				Revoke: func(_ context.Context, got Identity, token string) error {
+					calls++
+					if got.Key() != id.Key() || got.CABundle != "/ca.pem" || token != "tok" {
+						t.Errorf("Revoke(%v, %q)", got, token)
+					}
+					return tt.revokeErr
+				}}
+			r, err := h.SignOut(context.Background(), id.Key(), "/ca.pem")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Found != tt.wantFound || r.Revoked != tt.wantRevoked || calls != tt.wantCalls || !errors.Is(r.RevokeErr, tt.wantErr) {
+				t.Fatalf("SignOut = %+v with %d server calls", r, calls)
+			}
+			if _, err := c.Get(id.Key()); !errors.Is(err, cache.ErrMiss) {
+				t.Fatalf("entry still there after SignOut: %v", err)
+			}
+		})
 	}
 }

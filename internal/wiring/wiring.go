@@ -1,0 +1,76 @@
+// Package wiring builds the cache, its keyring and the helper from config.toml
+// the same way in every binary: the per-call CLI and the plugin share one
+// cache and one lock only if they agree on every name and option.
+package wiring
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+
+	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/version"
+)
+
+// Options are what a binary supplies from its own surroundings.
+type Options struct {
+	Paths  config.Paths
+	Getenv func(string) string
+	// Passphrase asks for the file backend's passphrase; nil means it can
+	// only come from AUTHOS_CACHE_PASSPHRASE.
+	Passphrase func(prompt string) (string, error)
+	// WrapLogin, if set, wraps the device-flow login (the CLI adds its
+	// Ctrl-C handling there).
+	WrapLogin func(helper.LoginFunc) helper.LoginFunc
+}
+
+// Parts is one wired cache and helper.
+type Parts struct {
+	Config *config.Config
+	Keys   *cache.Keyring
+	Store  *cache.Store
+	Helper *helper.Helper
+}
+
+// Build wires the parts for cfg. It touches neither the keyring nor the
+// network: both are opened on first use.
+func Build(cfg *config.Config, o Options) *Parts {
+	backend := cfg.Cache.Backend
+	if b := o.Getenv("AUTHOS_CACHE_BACKEND"); b != "" {
+		backend = b
+	}
+	keys := cache.NewKeyring(cache.KeyringOptions{
+		Backend:     backend,
+		Item:        "cache-key-" + shortHash(o.Paths.Tokens),
+		StateDir:    o.Paths.State,
+		FileDir:     o.Paths.FileRing,
+		Passphrase:  o.Passphrase,
+		KernelCache: cfg.Cache.KernelCacheTTL(),
+	})
+	store := &cache.Store{Dir: o.Paths.Tokens, Keys: keys}
+	login := helper.DeviceLogin(version.UserAgent(), authos.RealClock{})
+	if o.WrapLogin != nil {
+		login = o.WrapLogin(login)
+	}
+	h := &helper.Helper{
+		Cache:  store,
+		Locks:  helper.FileLocker{Dir: o.Paths.Locks},
+		Login:  login,
+		Revoke: helper.RevokeSession(version.UserAgent()),
+		Margin: cfg.Cache.ExpiryMargin.Duration,
+	}
+	return &Parts{Config: cfg, Keys: keys, Store: store, Helper: h}
+}
+
+// shortHash names the data key after the token folder, so separate XDG
+// trees sharing one kernel keyring never share a key.
+func shortHash(s string) string {
+	if abs, err := filepath.Abs(s); err == nil {
+		s = abs
+	}
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}

@@ -76,16 +76,28 @@ func (p *TextPrompter) tick(stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
-func (p *TextPrompter) Event(ev authos.Event) {
-	var line string
+// EventText is the line a person is shown for ev, free of secrets; "" for
+// events not worth a line.
+func EventText(ev authos.Event) string {
 	switch ev.Kind {
 	case authos.EventMFA:
-		line = "approved; now finish the MFA step in your browser"
+		return "approved; now finish the MFA step in your browser"
 	case authos.EventSlowDown:
-		line = fmt.Sprintf("the server asked to slow down; checking every %s", ev.Interval)
+		return fmt.Sprintf("the server asked to slow down; checking every %s", ev.Interval)
 	case authos.EventRetrying:
-		line = fmt.Sprintf("server trouble (%s); retrying in %s", redact.String(ev.Err.Error()), ev.Interval)
-	default:
+		return fmt.Sprintf("server trouble (%s); retrying in %s", redact.String(ev.Err.Error()), ev.Interval)
+	}
+	return ""
+}
+
+// WaitingText is the line a person is shown while another process signs in.
+func WaitingText(id Identity) string {
+	return fmt.Sprintf("waiting for a sign-in to %s already in progress in another process…", id)
+}
+
+func (p *TextPrompter) Event(ev authos.Event) {
+	line := EventText(ev)
+	if line == "" {
 		return
 	}
 	p.mu.Lock()
@@ -100,7 +112,7 @@ func (p *TextPrompter) Event(ev authos.Event) {
 func (p *TextPrompter) Waiting(id Identity) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.W, "authos: waiting for a sign-in to %s already in progress in another process…\n", id)
+	fmt.Fprintf(p.W, "authos: %s\n", WaitingText(id))
 }
 
 func (p *TextPrompter) Finish(error) {

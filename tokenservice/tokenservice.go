@@ -1,0 +1,175 @@
+// Package tokenservice is the token service authos-credential-plugin serves:
+// helper/ behind tokenplugin.Service, on the same cache, keyring and lock as
+// the CLI, with the prompt handed to the host instead of a terminal.
+package tokenservice
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/wiring"
+	"github.com/authos/authos-credential-helper/tokenplugin"
+)
+
+// Service implements tokenplugin.Service.
+type Service struct {
+	paths  config.Paths
+	getenv func(string) string
+
+	mu    sync.Mutex
+	raw   []byte // the config text parts was built from
+	parts *wiring.Parts
+}
+
+// New returns the service for the cache and config under paths; getenv
+// supplies AUTHOS_* defaults and the cache backend settings.
+func New(paths config.Paths, getenv func(string) string) *Service {
+	return &Service{paths: paths, getenv: getenv}
+}
+
+var _ tokenplugin.Service = (*Service)(nil)
+
+// current returns the parts for the config as it is now: a plugin lives as
+// long as its host, and config.toml may change meanwhile. Reading it is one
+// small file; it is parsed again only when it changed.
+func (s *Service) current() (*wiring.Parts, error) {
+	raw, err := config.ReadRaw(s.paths.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.parts != nil && bytes.Equal(raw, s.raw) {
+		return s.parts, nil
+	}
+	cfg, err := config.Parse(s.paths.ConfigFile, raw)
+	if err != nil {
+		return nil, err
+	}
+	// No passphrase callback: the plugin has no terminal of its own. The file
+	// backend then needs AUTHOS_CACHE_PASSPHRASE or the kernel keyring copy.
+	s.parts, s.raw = wiring.Build(cfg, wiring.Options{Paths: s.paths, Getenv: s.getenv}), raw
+	return s.parts, nil
+}
+
+func (s *Service) resolve(id tokenplugin.Identity) (*wiring.Parts, helper.Identity, error) {
+	p, err := s.current()
+	if err != nil {
+		return nil, helper.Identity{}, err
+	}
+	sel := helper.Selector{Profile: id.Profile, Server: id.Server, Org: id.Org, Service: id.Service, ClientID: id.ClientID}
+	hid, err := helper.Resolve(p.Config, sel, helper.SelectorFromEnv(s.getenv))
+	if err != nil {
+		return nil, hid, fmt.Errorf("%w: %v", tokenplugin.ErrBadIdentity, err)
+	}
+	return p, hid, nil
+}
+
+func (s *Service) Token(ctx context.Context, req tokenplugin.TokenRequest, prompt func(tokenplugin.Prompt)) (tokenplugin.Token, error) {
+	p, id, err := s.resolve(req.Identity)
+	if err != nil {
+		return tokenplugin.Token{}, err
+	}
+	if prompt == nil {
+		prompt = func(tokenplugin.Prompt) {}
+	}
+	cred, err := p.Helper.Token(ctx, helper.Request{
+		Identity: id, Force: req.Force, NonInteractive: !req.Interactive,
+		Prompt: hostPrompter{id: id, send: prompt},
+	})
+	var lre *helper.LoginRequiredError
+	if errors.As(err, &lre) {
+		return tokenplugin.Token{}, fmt.Errorf("%w: %v", tokenplugin.ErrLoginRequired, err)
+	}
+	if err != nil {
+		return tokenplugin.Token{}, err
+	}
+	return tokenplugin.Token{
+		Identity: identityOut(id), AccessToken: cred.Token, TokenType: cred.TokenType,
+		ExpiresAt: cred.ExpiresAt, Subject: cred.Subject, Email: cred.Email, FromCache: cred.FromCache,
+	}, nil
+}
+
+func (s *Service) Status(_ context.Context, in tokenplugin.Identity, includeToken bool) (tokenplugin.Status, error) {
+	p, id, err := s.resolve(in)
+	if err != nil {
+		return tokenplugin.Status{}, err
+	}
+	st := tokenplugin.Status{Identity: identityOut(id)}
+	e, err := p.Store.Get(id.Key())
+	switch {
+	case errors.Is(err, cache.ErrMiss), errors.Is(err, cache.ErrCorrupt):
+		return st, nil
+	case err != nil:
+		return st, err
+	}
+	st.Cached, st.ObtainedAt, st.Subject, st.Email = true, e.ObtainedAt, e.Subject, e.Email
+	cred, valid, err := p.Helper.Cached(id)
+	if err != nil {
+		return st, err
+	}
+	st.ExpiresAt = e.ExpiresAt
+	if valid {
+		st.Valid, st.ExpiresAt = true, cred.ExpiresAt
+		if includeToken {
+			st.AccessToken = cred.Token
+		}
+	}
+	return st, nil
+}
+
+func (s *Service) Logout(ctx context.Context, in tokenplugin.Identity) (tokenplugin.LogoutResult, error) {
+	p, id, err := s.resolve(in)
+	if err != nil {
+		return tokenplugin.LogoutResult{}, err
+	}
+	r, err := p.Helper.SignOut(ctx, id.Key(), id.CABundle)
+	if err != nil {
+		return tokenplugin.LogoutResult{}, err
+	}
+	out := tokenplugin.LogoutResult{Identity: identityOut(id), Found: r.Found, Revoked: r.Revoked}
+	if r.RevokeErr != nil {
+		out.RevokeError = r.RevokeErr.Error()
+	}
+	return out, nil
+}
+
+func identityOut(id helper.Identity) tokenplugin.Identity {
+	return tokenplugin.Identity{Profile: id.Profile, Server: id.Server, Org: id.Org, Service: id.Service, ClientID: id.ClientID}
+}
+
+// hostPrompter hands the device-flow prompt to the host.
+type hostPrompter struct {
+	id   helper.Identity
+	send func(tokenplugin.Prompt)
+}
+
+func (h hostPrompter) ShowCode(id helper.Identity, uri, code string, expiresAt time.Time) {
+	h.send(tokenplugin.Prompt{
+		Kind: tokenplugin.PromptCode, Identity: identityOut(id), VerificationURI: uri, UserCode: code, ExpiresAt: expiresAt,
+		Message: fmt.Sprintf("sign in to %s: open %s and enter %s (expires at %s)", id, uri, code, expiresAt.Local().Format("15:04")),
+	})
+}
+
+func (h hostPrompter) Event(ev authos.Event) {
+	kind := map[authos.EventKind]tokenplugin.PromptKind{
+		authos.EventMFA: tokenplugin.PromptMFA, authos.EventSlowDown: tokenplugin.PromptSlowDown, authos.EventRetrying: tokenplugin.PromptRetrying,
+	}[ev.Kind]
+	if text := helper.EventText(ev); kind != 0 && text != "" {
+		h.send(tokenplugin.Prompt{Kind: kind, Identity: identityOut(h.id), Message: text})
+	}
+}
+
+func (h hostPrompter) Waiting(id helper.Identity) {
+	h.send(tokenplugin.Prompt{Kind: tokenplugin.PromptWaiting, Identity: identityOut(id), Message: helper.WaitingText(id)})
+}
+
+func (hostPrompter) Finish(error) {}

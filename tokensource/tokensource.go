@@ -75,6 +75,9 @@ type Config struct {
 	Prompt func(Prompt)
 	// Plugin is the plugin binary's path; empty means PluginName on PATH.
 	Plugin string
+	// Env is the plugin's whole environment (where it finds config.toml,
+	// the cache and AUTHOS_* defaults); nil means this process's.
+	Env []string
 	// Log receives go-plugin's and the plugin's warnings; nil discards them.
 	Log io.Writer
 }
@@ -172,10 +175,13 @@ func (s *Source) service() (tokenplugin.Service, *plugin.Client, error) {
 	if logOut == nil {
 		logOut = io.Discard
 	}
+	cmd := exec.Command(s.path)
+	cmd.Env = s.cfg.Env
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  tokenplugin.Handshake(),
 		Plugins:          plugin.PluginSet{tokenplugin.Name: &tokenplugin.Plugin{}},
-		Cmd:              exec.Command(s.path),
+		Cmd:              cmd,
+		SkipHostEnv:      s.cfg.Env != nil, // else go-plugin appends this process's, and those win
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           hclog.New(&hclog.LoggerOptions{Name: PluginName, Level: hclog.Warn, Output: logOut}),
 		SyncStdout:       io.Discard,
@@ -184,7 +190,7 @@ func (s *Source) service() (tokenplugin.Service, *plugin.Client, error) {
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
-		if strings.Contains(err.Error(), "Incompatible API version") {
+		if strings.Contains(err.Error(), "incompatible API version") { // go-plugin has no typed error for it
 			return nil, nil, fmt.Errorf("%s does not speak this program's token service protocol (version %d): %w; install matching versions of authos-credential-helper and this program",
 				s.path, tokenplugin.ProtocolVersion, err)
 		}

@@ -41,12 +41,17 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-CGO_ENABLED=$cgo go build -trimpath \
-	-ldflags "-s -w -X github.com/authos/authos-credential-helper/internal/version.Version=$version -X github.com/authos/authos-credential-helper/internal/version.Commit=$commit" \
-	-o "$tmp/authos-credential-helper" .
-# Replace atomically so a running git fetch never sees a half-written binary.
-mv -f "$tmp/authos-credential-helper" "$bindir/authos-credential-helper"
-echo "installed $bindir/authos-credential-helper ($version)"
+ldflags="-s -w -X github.com/authos/authos-credential-helper/internal/version.Version=$version -X github.com/authos/authos-credential-helper/internal/version.Commit=$commit"
+# The per-call helper, and the go-plugin server Go programs start
+# (tokensource); separate so gRPC never slows the helper's start.
+for pkg in . ./cmd/authos-credential-plugin; do
+	name=authos-credential-helper
+	[ "$pkg" = . ] || name=$(basename "$pkg")
+	CGO_ENABLED=$cgo go build -trimpath -ldflags "$ldflags" -o "$tmp/$name" "$pkg"
+	# Replace atomically so a running git fetch never sees a half-written binary.
+	mv -f "$tmp/$name" "$bindir/$name"
+	echo "installed $bindir/$name ($version)"
+done
 # The names git, docker and Terraform look for (setup puts Terraform's in its plugin dir).
 for name in git-credential-authos docker-credential-authos terraform-credentials-authos; do
 	link="$bindir/$name"

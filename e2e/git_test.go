@@ -58,7 +58,7 @@ func startGitServer(t *testing.T, authosURL string) *gitServer {
 	t.Helper()
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
-		t.Skip("git is not installed")
+		t.Fatal("git is missing: test.sh installs it (Debian package git)")
 	}
 	root := t.TempDir()
 	home := t.TempDir()

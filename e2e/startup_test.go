@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"debug/buildinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,5 +106,29 @@ func TestInitWorkStaysSmall(t *testing.T) {
 	}
 	if sum == 0 || sum > total {
 		t.Errorf("init allocations: %d in total (limit %d; 0 means the trace was not read)", sum, total)
+	}
+}
+
+// The per-call binary must not link the plugin's gRPC stack (about 2.5 ms
+// of start-up, shared/spec/test-peers.md); only authos-credential-plugin does.
+func TestPerCallBinaryLinksNoGRPC(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		bin      string
+		wantGRPC bool
+	}{{bin, false}, {pluginBinary(t), true}} {
+		info, err := buildinfo.ReadFile(c.bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var heavy []string
+		for _, m := range info.Deps {
+			if m.Path == "google.golang.org/grpc" || m.Path == "github.com/hashicorp/go-plugin" {
+				heavy = append(heavy, m.Path)
+			}
+		}
+		if (len(heavy) > 0) != c.wantGRPC {
+			t.Errorf("%s links %v", filepath.Base(c.bin), heavy)
+		}
 	}
 }

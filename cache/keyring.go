@@ -65,8 +65,11 @@ type KeyringOptions struct {
 	StateDir string
 	// FileDir holds the file backend's encrypted items.
 	FileDir string
-	// Passphrase supplies the file backend's passphrase (never on stdout).
+	// Passphrase supplies the file backend's passphrase (never on stdout)
+	// when AUTHOS_CACHE_PASSPHRASE does not.
 	Passphrase func(prompt string) (string, error)
+	// Getenv reads AUTHOS_CACHE_PASSPHRASE; nil means os.Getenv.
+	Getenv func(string) string
 	// ProbeTimeout bounds each auto-mode probe; default 1 s.
 	ProbeTimeout time.Duration
 	// KernelCache keeps the data key in the user's kernel keyring (Linux)
@@ -234,7 +237,7 @@ func (k *Keyring) autoCandidates() []string {
 			out = append(out, string(b))
 		}
 	}
-	if os.Getenv("AUTHOS_CACHE_PASSPHRASE") != "" {
+	if k.getenv("AUTHOS_CACHE_PASSPHRASE") != "" {
 		out = append(out, string(keyring.FileBackend))
 	}
 	return out
@@ -314,8 +317,15 @@ func (k *Keyring) Ready() error {
 	return err
 }
 
+func (k *Keyring) getenv(name string) string {
+	if k.opts.Getenv != nil {
+		return k.opts.Getenv(name)
+	}
+	return os.Getenv(name)
+}
+
 func (k *Keyring) passphrase(prompt string) (string, error) {
-	if p := os.Getenv("AUTHOS_CACHE_PASSPHRASE"); p != "" {
+	if p := k.getenv("AUTHOS_CACHE_PASSPHRASE"); p != "" {
 		return p, nil
 	}
 	k.passMu.Lock()

@@ -12,18 +12,15 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/authos/authos-credential-helper/bench/internal/signedin"
 )
 
 func main() {
@@ -77,44 +74,21 @@ func peakRSS(c command, env []string) (int64, error) {
 }
 
 func run(bin, hello string, runs int) error {
-	root, err := os.MkdirTemp("", "authos-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(root)
-	env := []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + root,
-		"XDG_CONFIG_HOME=" + filepath.Join(root, "config"), "XDG_CACHE_HOME=" + filepath.Join(root, "cache"),
-		"XDG_STATE_HOME=" + filepath.Join(root, "state"), "XDG_DATA_HOME=" + filepath.Join(root, "data"),
-		"XDG_RUNTIME_DIR=" + filepath.Join(root, "run"),
-	}
-	os.MkdirAll(filepath.Join(root, "run"), 0o700)
-
-	server, url, err := startServer(bin)
-	if err != nil {
-		return err
-	}
-	cfgDir := filepath.Join(root, "config", "authos-credential-helper")
-	os.MkdirAll(cfgDir, 0o700)
-	cfg := fmt.Sprintf(`default_profile = "bench"
+	w, err := signedin.Setup(bin, `default_profile = "bench"
 [profiles.bench]
-server = %q
+server = %[1]q
 org = "acme"
 service = "cli"
 client_id = "acme-cli"
 git = ["https://git.bench.example/"]
 docker = ["registry.bench.example"]
 terraform = ["tf.bench.example"]
-`, url)
-	if err := os.WriteFile(filepath.Join(cfgDir, "config.toml"), []byte(cfg), 0o600); err != nil {
+`)
+	if err != nil {
 		return err
 	}
-	if err := login(bin, url, env); err != nil {
-		server.Process.Kill()
-		return err
-	}
-	server.Process.Kill()
-	server.Wait()
+	defer w.Close()
+	env := w.Env
 
 	execInfo := "KUBERNETES_EXEC_INFO=" + `{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}`
 	cmds := []command{
@@ -157,9 +131,7 @@ terraform = ["tf.bench.example"]
 	fmt.Println("|---|---|---|---|---|")
 	var version time.Duration
 	for j, c := range cmds {
-		w := samples[j].wall
-		sort.Slice(w, func(a, b int) bool { return w[a] < w[b] })
-		med := w[len(w)/2]
+		med, p95 := signedin.Quantiles(samples[j].wall)
 		if j == 1 {
 			version = med
 		}
@@ -167,12 +139,10 @@ terraform = ["tf.bench.example"]
 		if j >= 1 {
 			delta = fmt.Sprintf("%+.2f ms", float64(med-version)/1e6)
 		}
-		fmt.Printf("| %s | %s | %s | %s | %.1f MB |\n", c.name, ms(med), ms(w[len(w)*95/100]), delta, float64(samples[j].maxRSS)/1024)
+		fmt.Printf("| %s | %s | %s | %s | %.1f MB |\n", c.name, signedin.MS(med), signedin.MS(p95), delta, float64(samples[j].maxRSS)/1024)
 	}
 	return nil
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
 func timeOne(c command, env []string) (time.Duration, error) {
 	cmd := exec.Command(c.args[0], c.args[1:]...)
@@ -187,58 +157,4 @@ func timeOne(c command, env []string) (time.Duration, error) {
 		return 0, fmt.Errorf("%v (exit %d): %s", err, cmd.ProcessState.ExitCode(), out.String())
 	}
 	return d, nil
-}
-
-func startServer(bin string) (*exec.Cmd, string, error) {
-	cmd := exec.Command(bin, "dev-server", "--listen", "127.0.0.1:0", "--interval", "1", "--no-rate-limit")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() {
-		return nil, "", fmt.Errorf("dev server did not start")
-	}
-	return cmd, strings.TrimPrefix(sc.Text(), "authos dev server listening on "), nil
-}
-
-// login runs `login` and approves its code through the control endpoint.
-func login(bin, url string, env []string) error {
-	cmd := exec.Command(bin, "login")
-	cmd.Env = env
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		var r struct {
-			Codes []struct {
-				UserCode string `json:"user_code"`
-			} `json:"codes"`
-		}
-		if resp, err := http.Get(url + "/_dev/codes"); err == nil {
-			json.NewDecoder(resp.Body).Decode(&r)
-			resp.Body.Close()
-		}
-		if len(r.Codes) > 0 {
-			body := fmt.Sprintf(`{"action":"approve","user_code":%q}`, r.Codes[0].UserCode)
-			resp, err := http.Post(url+"/_dev/control", "application/json", strings.NewReader(body))
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if err := cmd.Wait(); err != nil {
-				return fmt.Errorf("login: %v: %s", err, errOut.String())
-			}
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	return fmt.Errorf("login: no device code appeared")
 }

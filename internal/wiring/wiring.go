@@ -48,6 +48,7 @@ func Build(cfg *config.Config, o Options) *Parts {
 		StateDir:    o.Paths.State,
 		FileDir:     o.Paths.FileRing,
 		Passphrase:  o.Passphrase,
+		Getenv:      o.Getenv,
 		KernelCache: cfg.Cache.KernelCacheTTL(),
 	})
 	store := &cache.Store{Dir: o.Paths.Tokens, Keys: keys}

@@ -1,0 +1,103 @@
+package tokenservice
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/tokenplugin"
+)
+
+// cachedWorld is a config with profile "acme" and a valid token cached for
+// it, on the file backend (no OS keyring needed) with the default kernel
+// keyring copy of the data key, as on a desktop.
+func cachedWorld(t testing.TB) (*Service, string) {
+	t.Helper()
+	root := t.TempDir()
+	paths := config.Paths{
+		ConfigFile: filepath.Join(root, "config.toml"), Tokens: filepath.Join(root, "tokens"),
+		State: filepath.Join(root, "state"), Locks: filepath.Join(root, "locks"), FileRing: filepath.Join(root, "ring"),
+	}
+	cfg := "[profiles.acme]\nserver = \"https://sso.acme.example\"\norg = \"acme\"\nservice = \"cli\"\nclient_id = \"acme-cli\"\n"
+	if err := os.WriteFile(paths.ConfigFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"AUTHOS_CACHE_BACKEND": "file", "AUTHOS_CACHE_PASSPHRASE": "correct horse"}
+	s := New(paths, func(k string) string { return env[k] })
+	p, err := s.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Keys.Remove() }) // and its kernel keyring copy
+	id := helper.FromProfile("acme", p.Config.Profiles["acme"])
+	now := time.Now()
+	if err := p.Store.Put(id.Key(), cache.Entry{Server: id.Server, Org: id.Org, Service: id.Service, ClientID: id.ClientID,
+		AccessToken: "tok", TokenType: "Bearer", ObtainedAt: now, ExpiresAt: now.Add(time.Hour), Email: "a@acme.example"}); err != nil {
+		t.Fatal(err)
+	}
+	return s, paths.ConfigFile
+}
+
+func TestTokenStatusAndConfigReload(t *testing.T) {
+	s, cfgFile := cachedWorld(t)
+	ctx := context.Background()
+	tok, err := s.Token(ctx, tokenplugin.TokenRequest{Identity: tokenplugin.Identity{Profile: "acme"}}, nil)
+	if err != nil || tok.AccessToken != "tok" || !tok.FromCache || tok.Identity.Org != "acme" || tok.Identity.Profile != "acme" {
+		t.Fatalf("Token = %+v, %v", tok, err)
+	}
+	st, err := s.Status(ctx, tokenplugin.Identity{Profile: "acme"}, false)
+	if err != nil || !st.Cached || !st.Valid || st.AccessToken != "" || st.Email != "a@acme.example" {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	if st, _ := s.Status(ctx, tokenplugin.Identity{Profile: "acme"}, true); st.AccessToken != "tok" {
+		t.Fatalf("Status with the token = %+v", st)
+	}
+	// A profile added while the plugin runs is seen by the next call.
+	if _, err := s.Token(ctx, tokenplugin.TokenRequest{Identity: tokenplugin.Identity{Profile: "beta"}}, nil); !errors.Is(err, tokenplugin.ErrBadIdentity) {
+		t.Fatalf("unknown profile: %v", err)
+	}
+	f, _ := os.OpenFile(cfgFile, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("\n[profiles.beta]\nserver = \"https://sso.beta.example\"\norg = \"beta\"\nservice = \"cli\"\nclient_id = \"beta-cli\"\n")
+	f.Close()
+	_, err = s.Token(ctx, tokenplugin.TokenRequest{Identity: tokenplugin.Identity{Profile: "beta"}}, nil)
+	if !errors.Is(err, tokenplugin.ErrLoginRequired) || !strings.Contains(err.Error(), "login --profile beta") {
+		t.Fatalf("new profile, nothing cached, not interactive: %v", err)
+	}
+}
+
+// BenchmarkToken is a cache hit served in process, and the same through
+// go-plugin's gRPC connection (what a host pays per call, minus the socket).
+func BenchmarkToken(b *testing.B) {
+	s, _ := cachedWorld(b)
+	req := tokenplugin.TokenRequest{Identity: tokenplugin.Identity{Profile: "acme"}}
+	b.Run("in-process", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Token(context.Background(), req, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("grpc", func(b *testing.B) {
+		client, _ := plugin.TestPluginGRPCConn(b, false, map[string]plugin.Plugin{tokenplugin.Name: &tokenplugin.Plugin{Impl: s}})
+		defer client.Close()
+		raw, err := client.Dispense(tokenplugin.Name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		svc := raw.(tokenplugin.Service)
+		for b.Loop() {
+			if _, err := svc.Token(context.Background(), req, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

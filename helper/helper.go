@@ -47,9 +47,9 @@ type RevokeFunc func(ctx context.Context, id Identity, accessToken string) error
 
 // Helper hands out tokens.
 type Helper struct {
-	Cache  Cache
-	Locks  Locker
-	Login  LoginFunc
+	Cache Cache
+	Locks Locker
+	Login LoginFunc
 	// Revoke ends a session at the server (SignOut); nil skips that step.
 	Revoke RevokeFunc
 	Now    func() time.Time

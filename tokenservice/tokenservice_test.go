@@ -54,6 +54,10 @@ func TestTokenStatusAndConfigReload(t *testing.T) {
 	if err != nil || tok.AccessToken != "tok" || !tok.FromCache || tok.Identity.Org != "acme" || tok.Identity.Profile != "acme" {
 		t.Fatalf("Token = %+v, %v", tok, err)
 	}
+	explicit := tokenplugin.Identity{Server: "https://sso.acme.example", Org: "acme", Service: "cli", ClientID: "acme-cli"}
+	if tok, err := s.Token(ctx, tokenplugin.TokenRequest{Identity: explicit}, nil); err != nil || tok.AccessToken != "tok" {
+		t.Fatalf("Token for the explicit identity = %+v, %v", tok, err)
+	}
 	st, err := s.Status(ctx, tokenplugin.Identity{Profile: "acme"}, false)
 	if err != nil || !st.Cached || !st.Valid || st.AccessToken != "" || st.Email != "a@acme.example" {
 		t.Fatalf("Status = %+v, %v", st, err)

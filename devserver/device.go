@@ -107,8 +107,13 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, &apiError{http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error()})
 		return
 	}
+	rowID, err := newUUID()
+	if err != nil {
+		s.writeError(w, &apiError{http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error()})
+		return
+	}
 	s.codes[dc] = &deviceCode{
-		deviceCode: dc, userCode: uc, clientID: clientID, orgSlug: orgSlug, service: svcSlug,
+		id: rowID, deviceCode: dc, userCode: uc, clientID: clientID, orgSlug: orgSlug, service: svcSlug,
 		status: "pending", expiresAt: now.Add(seconds(s.opts.ExpiresIn)), seq: s.nextSeq,
 	}
 	s.nextSeq++

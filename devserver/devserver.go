@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/authos/authos-credential-helper/activation"
 )
 
 // Seeded identifiers. They are stable so that tests and people can rely on them.
@@ -106,6 +108,7 @@ type Server struct {
 	start   time.Time
 	limiter *rateLimiter
 	routes  map[string]route
+	pages   http.Handler // the activation pages
 
 	mu       sync.Mutex
 	orgs     map[string]*org
@@ -146,6 +149,7 @@ type user struct {
 }
 
 type deviceCode struct {
+	id         string // the row id AuthOS puts in the MFA redirect (device_code_id)
 	deviceCode string
 	userCode   string
 	clientID   string
@@ -220,6 +224,11 @@ func New(opts Options) (*Server, error) {
 		faults:   map[string][]*fault{},
 	}
 	s.routes = s.routeTable()
+	pages, err := activation.New(s.baseURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.pages = pages
 	s.seed()
 	if opts.AutoApprove != "" && s.userByEmail(opts.AutoApprove) == nil {
 		return nil, fmt.Errorf("--auto-approve: no seeded user %q", opts.AutoApprove)
@@ -278,18 +287,24 @@ type route struct {
 
 func (s *Server) routeTable() map[string]route {
 	return map[string]route{
-		"/auth/device/code":      {[]string{http.MethodPost}, s.handleDeviceCode, true},
-		"/auth/device/verify":    {[]string{http.MethodPost}, s.handleDeviceVerify, true},
-		"/auth/token":            {[]string{http.MethodPost}, s.handleToken, true},
-		"/auth/revoke":           {[]string{http.MethodPost}, s.handleRevoke, false},
-		"/.well-known/jwks.json": {[]string{http.MethodGet, http.MethodHead}, s.handleJWKS, false},
-		"/api/user":              {[]string{http.MethodGet, http.MethodHead}, s.handleUser, false},
-		"/api/auth/logout":       {[]string{http.MethodPost}, s.handleLogout, false},
-		"/health":                {[]string{http.MethodGet, http.MethodHead}, s.handleHealth, false},
-		"/_dev/control":          {[]string{http.MethodPost}, s.handleControl, false},
-		"/_dev/codes":            {[]string{http.MethodGet, http.MethodHead}, s.handleCodes, false},
-		"/_dev/faults":           {[]string{http.MethodPost, http.MethodDelete}, s.handleFaults, false},
-		"/_dev/users/delete":     {[]string{http.MethodPost}, s.handleDeleteUser, false},
+		"/auth/device/code":       {[]string{http.MethodPost}, s.handleDeviceCode, true},
+		"/auth/device/verify":     {[]string{http.MethodPost}, s.handleDeviceVerify, true},
+		"/auth/token":             {[]string{http.MethodPost}, s.handleToken, true},
+		"/auth/revoke":            {[]string{http.MethodPost}, s.handleRevoke, false},
+		"/.well-known/jwks.json":  {[]string{http.MethodGet, http.MethodHead}, s.handleJWKS, false},
+		"/api/user":               {[]string{http.MethodGet, http.MethodHead}, s.handleUser, false},
+		"/api/auth/logout":        {[]string{http.MethodPost}, s.handleLogout, false},
+		"/health":                 {[]string{http.MethodGet, http.MethodHead}, s.handleHealth, false},
+		"/_dev/control":           {[]string{http.MethodPost}, s.handleControl, false},
+		"/_dev/codes":             {[]string{http.MethodGet, http.MethodHead}, s.handleCodes, false},
+		"/_dev/faults":            {[]string{http.MethodPost, http.MethodDelete}, s.handleFaults, false},
+		"/_dev/users/delete":      {[]string{http.MethodPost}, s.handleDeleteUser, false},
+		"/api/auth/mfa/verify":    {[]string{http.MethodPost}, s.handleMFAVerify, false},
+		"/activate":               {pageMethods, s.servePages, false},
+		"/activate/":              {pageMethods, s.servePages, false},
+		"/activate/success":       {pageMethods, s.servePages, false},
+		"/activate/mfa-challenge": {pageMethods, s.servePages, false},
+		"/activate/style.css":     {pageMethods, s.servePages, false},
 	}
 }
 
@@ -318,6 +333,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt, ok := s.routes[path]
 	if !ok {
+		if provider, admin, callback, ok := providerPath(path); ok {
+			s.handleProvider(w, r, provider, admin, callback)
+			return
+		}
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
@@ -341,6 +360,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rt.handler(w, r)
 }
+
+var pageMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
+
+func (s *Server) servePages(w http.ResponseWriter, r *http.Request) { s.pages.ServeHTTP(w, r) }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

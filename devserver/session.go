@@ -94,23 +94,9 @@ var (
 // verify checks a token like AuthOS's validate_token: RS256 with our kid,
 // exp with jsonwebtoken's default 60 s leeway, then a strict exp check.
 func (s *Server) verify(token string, now time.Time) (*Claims, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, errBadToken
-	}
-	hb, err1 := b64.DecodeString(parts[0])
-	cb, err2 := b64.DecodeString(parts[1])
-	sig, err3 := b64.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil {
-		return nil, errBadToken
-	}
-	var h jwtHeader
-	if json.Unmarshal(hb, &h) != nil || h.Alg != "RS256" || h.Kid != s.kid {
-		return nil, errBadToken
-	}
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if rsa.VerifyPKCS1v15(&s.key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
-		return nil, errBadToken
+	_, cb, err := s.checkSignature(token)
+	if err != nil {
+		return nil, err
 	}
 	var c Claims
 	if json.Unmarshal(cb, &c) != nil {
@@ -123,6 +109,30 @@ func (s *Server) verify(token string, now time.Time) (*Claims, error) {
 		return nil, errTokenExpired
 	}
 	return &c, nil
+}
+
+// checkSignature checks that token is an RS256 JWT signed with our key and
+// returns its header and raw claims.
+func (s *Server) checkSignature(token string) (jwtHeader, []byte, error) {
+	var h jwtHeader
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return h, nil, errBadToken
+	}
+	hb, err1 := b64.DecodeString(parts[0])
+	cb, err2 := b64.DecodeString(parts[1])
+	sig, err3 := b64.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || err3 != nil {
+		return h, nil, errBadToken
+	}
+	if json.Unmarshal(hb, &h) != nil || h.Alg != "RS256" || h.Kid != s.kid {
+		return h, nil, errBadToken
+	}
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if rsa.VerifyPKCS1v15(&s.key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
+		return h, nil, errBadToken
+	}
+	return h, cb, nil
 }
 
 type jwk struct {

@@ -1,9 +1,10 @@
 package activation
 
 import (
-	"html/template"
+	"html"
+	"io"
 	"net/http"
-	"sync"
+	"strings"
 )
 
 // page is everything a page may show; the template picks by the flags.
@@ -29,59 +30,75 @@ type page struct {
 func (h *Handler) render(w http.ResponseWriter, status int, p page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	pageTemplate().Execute(w, p)
+	io.WriteString(w, p.html())
 }
 
-// pageTemplate is parsed on first use (never at init: this package is linked
-// into the per-call binary); html/template escapes every value.
-var pageTemplate = sync.OnceValue(func() *template.Template { return template.Must(template.New("page").Parse(pageHTML)) })
-
-const pageHTML = `<!doctype html>
+// html builds the page. Every value goes through esc (html.EscapeString
+// covers text and double-quoted attributes, the only places values go);
+// html/template is not used because its package init would cost every
+// start of the per-call binary, which links this package.
+func (p page) html() string {
+	esc := html.EscapeString
+	var b strings.Builder
+	b.WriteString(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>{{.Title}} · AuthOS</title>
+<title>` + esc(p.Title) + ` · AuthOS</title>
 <link rel="stylesheet" href="/activate/style.css">
 </head>
 <body>
 <main>
-<h1>{{.Title}}</h1>
-{{if .Problem}}<p class="problem" role="alert" id="problem">{{.Problem}}</p>{{end}}
-{{if .EnterCode}}
-<form method="post" action="/activate">
-  <input type="hidden" name="csrf" value="{{.CSRF}}">
+<h1>` + esc(p.Title) + "</h1>\n")
+	invalid := ""
+	if p.Problem != "" {
+		b.WriteString(`<p class="problem" role="alert" id="problem">` + esc(p.Problem) + "</p>\n")
+		invalid = ` aria-describedby="problem" aria-invalid="true"`
+	}
+	switch {
+	case p.EnterCode:
+		b.WriteString(`<form method="post" action="/activate">
+  <input type="hidden" name="csrf" value="` + esc(p.CSRF) + `">
   <label for="user_code">Enter the code your terminal or device shows</label>
-  <input id="user_code" name="user_code" value="{{.Code}}" autocomplete="one-time-code" autocapitalize="characters"
-    spellcheck="false" inputmode="text" maxlength="16" required autofocus placeholder="ABCD-EFGH"{{if .Problem}} aria-describedby="problem" aria-invalid="true"{{end}}>
+  <input id="user_code" name="user_code" value="` + esc(p.Code) + `" autocomplete="one-time-code" autocapitalize="characters"
+    spellcheck="false" inputmode="text" maxlength="16" required autofocus placeholder="ABCD-EFGH"` + invalid + `>
   <button type="submit">Continue</button>
 </form>
 <p class="hint">Only enter a code you started yourself. Nobody from AuthOS will ever ask you for one.</p>
-{{else if .Providers}}
-<p><strong>{{if .Platform}}The AuthOS platform administration CLI{{else}}{{.Org}} / {{.Service}}{{end}}</strong> is asking to sign in as you with code <strong class="code">{{.Code}}</strong>.</p>
+`)
+	case len(p.Providers) > 0:
+		who := esc(p.Org) + " / " + esc(p.Service)
+		if p.Platform {
+			who = "The AuthOS platform administration CLI"
+		}
+		b.WriteString(`<p><strong>` + who + `</strong> is asking to sign in as you with code <strong class="code">` + esc(p.Code) + `</strong>.</p>
 <p>If you did not start this sign-in, close this page.</p>
 <ul class="providers">
-{{range .Providers}}  <li><a class="button" href="{{.URL}}">Continue with {{.Label}}</a></li>
-{{end}}</ul>
-{{else if .MFA}}
-<form method="post" action="/activate/mfa-challenge">
-  <input type="hidden" name="csrf" value="{{.CSRF}}">
-  <input type="hidden" name="preauth_token" value="{{.PreAuth}}">
-  <input type="hidden" name="device_code_id" value="{{.DeviceCodeID}}">
-  <input type="hidden" name="user_code" value="{{.Code}}">
+`)
+		for _, l := range p.Providers {
+			b.WriteString(`  <li><a class="button" href="` + esc(l.URL) + `">Continue with ` + esc(l.Label) + "</a></li>\n")
+		}
+		b.WriteString("</ul>\n")
+	case p.MFA:
+		b.WriteString(`<form method="post" action="/activate/mfa-challenge">
+  <input type="hidden" name="csrf" value="` + esc(p.CSRF) + `">
+  <input type="hidden" name="preauth_token" value="` + esc(p.PreAuth) + `">
+  <input type="hidden" name="device_code_id" value="` + esc(p.DeviceCodeID) + `">
+  <input type="hidden" name="user_code" value="` + esc(p.Code) + `">
   <label for="code">Enter the six-digit code from your authenticator app</label>
   <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="7"
-    required autofocus{{if .Problem}} aria-describedby="problem" aria-invalid="true"{{end}}>
+    required autofocus` + invalid + `>
   <button type="submit">Verify</button>
 </form>
-{{else if .Success}}
-<p class="success" role="status">Your device is signed in. You can close this page and go back to your terminal.</p>
-{{end}}
-</main>
-</body>
-</html>
-`
+`)
+	case p.Success:
+		b.WriteString(`<p class="success" role="status">Your device is signed in. You can close this page and go back to your terminal.</p>` + "\n")
+	}
+	b.WriteString("</main>\n</body>\n</html>\n")
+	return b.String()
+}
 
 // styleCSS is served from /activate/style.css so the CSP can forbid inline
 // styles. Colours keep at least 7:1 contrast; targets are 44 px high.

@@ -3,12 +3,12 @@ package devserver
 import (
 	"encoding/json"
 	"errors"
-	"html/template"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -217,29 +217,33 @@ type standInPage struct {
 	Users                     []string
 }
 
-// renderStandIn shows the stand-in for the provider's sign-in page.
+// renderStandIn shows the stand-in for the provider's sign-in page. Values
+// are escaped with html.EscapeString (no html/template: its init would cost
+// every start of the per-call binary).
 func (s *Server) renderStandIn(w http.ResponseWriter, status int, p standInPage) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	standInTemplate().Execute(w, p)
-}
-
-var standInTemplate = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("standin").Parse(`<!doctype html>
+	esc := html.EscapeString
+	var b strings.Builder
+	b.WriteString(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in with {{.Provider}} (dev server stand-in)</title>
+<title>Sign in with ` + esc(p.Provider) + ` (dev server stand-in)</title>
 <style>body{font:1.125rem/1.5 system-ui,sans-serif;max-width:32rem;margin:0 auto;padding:1.5rem 1rem}button{display:block;width:100%;min-height:44px;margin:.5rem 0;font:inherit}.problem{color:#600;background:#fdecec;padding:.75rem}</style>
 </head><body><main>
-<h1>Sign in with {{.Provider}}</h1>
-<p>This is the AuthOS dev server standing in for {{.Provider}}: choose a seeded user.</p>
-{{if .Problem}}<p class="problem" role="alert">{{.Problem}}</p>{{else}}
-{{range .Users}}<form method="post" action="{{$.Action}}">
-<input type="hidden" name="user_code" value="{{$.UserCode}}"><input type="hidden" name="org" value="{{$.Org}}"><input type="hidden" name="service" value="{{$.Service}}">
-<button type="submit" name="email" value="{{.}}">{{.}}</button></form>
-{{end}}{{end}}
-</main></body></html>
-`))
-})
+<h1>Sign in with ` + esc(p.Provider) + `</h1>
+<p>This is the AuthOS dev server standing in for ` + esc(p.Provider) + `: choose a seeded user.</p>
+`)
+	if p.Problem != "" {
+		b.WriteString(`<p class="problem" role="alert">` + esc(p.Problem) + "</p>\n")
+	}
+	for _, u := range p.Users {
+		b.WriteString(`<form method="post" action="` + esc(p.Action) + `">
+<input type="hidden" name="user_code" value="` + esc(p.UserCode) + `"><input type="hidden" name="org" value="` + esc(p.Org) + `"><input type="hidden" name="service" value="` + esc(p.Service) + `">
+<button type="submit" name="email" value="` + esc(u) + `">` + esc(u) + "</button></form>\n")
+	}
+	b.WriteString("</main></body></html>\n")
+	io.WriteString(w, b.String())
+}

@@ -80,10 +80,10 @@ func (b *browser) want(status int, text string) *browser {
 // signInWith walks enter code → provider → stand-in sign-in as email.
 func signInWith(h *harness, code, provider, email string) *browser {
 	b := newBrowser(h.t)
-	b.get(h.url + "/activate").want(http.StatusOK, "Enter the code")
+	b.get(h.url+"/activate").want(http.StatusOK, "Enter the code")
 	typed := strings.ToLower(strings.Replace(code, "-", " ", 1)) // as people type it
 	b.submit("/activate", map[string]string{"user_code": typed}).want(http.StatusOK, "is asking to sign in as you")
-	b.follow("Continue with " + provider).want(http.StatusOK, "choose a seeded user")
+	b.follow("Continue with "+provider).want(http.StatusOK, "choose a seeded user")
 	action := regexp.MustCompile(`<form method="post" action="([^"]+/callback)">`).FindStringSubmatch(b.body)
 	if action == nil {
 		h.t.Fatalf("no callback form:\n%s", b.body)

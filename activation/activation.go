@@ -211,7 +211,7 @@ type providerLink struct {
 func (h *Handler) providerLinks(v verifyAnswer, code string) []providerLink {
 	var out []providerLink
 	for _, p := range v.Providers {
-		if p == "" || strings.ContainsAny(p, "/?#%") {
+		if !providerName(p) {
 			continue // not a provider name AuthOS would route
 		}
 		var u string
@@ -223,6 +223,20 @@ func (h *Handler) providerLinks(v verifyAnswer, code string) []providerLink {
 		out = append(out, providerLink{Name: p, Label: providerLabel(p), URL: u})
 	}
 	return out
+}
+
+// providerName is what a provider's path segment may be: lower-case
+// letters, digits, "-" and "_".
+func providerName(p string) bool {
+	if p == "" || len(p) > 40 {
+		return false
+	}
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func providerLabel(p string) string {

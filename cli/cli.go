@@ -65,6 +65,7 @@ commands:
   terraform Terraform/OpenTofu credentials helper (also as terraform-credentials-authos)
   setup     configure git|docker|kube|terraform for a profile (--undo, --dry-run)
   dev-server  run the local AuthOS-compatible development server
+  activation-server  serve the /activate pages for an AuthOS server (--server URL --listen ADDR)
   version   print version and compiled-in keyring backends
 
 identity flags (login, token, logout):
@@ -111,6 +112,8 @@ func Main(ctx context.Context, env Env) int {
 		err = runTerraform(ctx, env, rest)
 	case "dev-server":
 		return runDevServer(ctx, env, rest)
+	case "activation-server":
+		err = runActivationServer(ctx, env, rest)
 	case "setup":
 		err = runSetup(ctx, env, rest)
 	case "help", "-h", "--help":

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/authos/authos-credential-helper/activation"
+	"github.com/authos/authos-credential-helper/authos"
+)
+
+// runActivationServer serves the activation pages for an AuthOS server:
+// `activation-server --server URL [--listen ADDR]`. It serves plain HTTP;
+// put it behind the TLS front end that serves the service's
+// device_activation_uri.
+func runActivationServer(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "activation-server")
+	server := fs.String("server", "", "AuthOS base `URL` the pages talk to (https, or http on loopback)")
+	listen := fs.String("listen", "127.0.0.1:8081", "`address` to serve the pages on")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *server == "" {
+		return usageError{"activation-server: --server is required (AuthOS's BASE_URL)"}
+	}
+	base, err := authos.CheckBaseURL(*server)
+	if err != nil {
+		return usageError{"activation-server: " + err.Error()}
+	}
+	pages, err := activation.New(base, nil)
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("activation-server: listening on %s: %w", *listen, err)
+	}
+	hs := &http.Server{Handler: pages, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	fmt.Fprintf(env.Stdout, "activation pages on http://%s/activate for AuthOS at %s\n", ln.Addr(), base)
+	return hs.Serve(ln)
+}

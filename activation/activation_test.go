@@ -61,7 +61,11 @@ func TestAuthOSAnswers(t *testing.T) {
 		{"org gone", "/activate", url.Values{"user_code": {"ABCD-EFGH"}},
 			jsonAnswer(404, `{"error":"Organization not found","error_code":"NOT_FOUND"}`), 404, "not set up on this AuthOS server"},
 		{"rate limited", "/activate", url.Values{"user_code": {"ABCD-EFGH"}},
-			func(w http.ResponseWriter) { w.Header().Set("Retry-After", "7"); w.WriteHeader(429); w.Write([]byte("Too Many Requests! Wait for 7s")) },
+			func(w http.ResponseWriter) {
+				w.Header().Set("Retry-After", "7")
+				w.WriteHeader(429)
+				w.Write([]byte("Too Many Requests! Wait for 7s"))
+			},
 			429, "Wait 7 seconds"},
 		{"5xx", "/activate", url.Values{"user_code": {"ABCD-EFGH"}}, jsonAnswer(503, "<html>proxy</html>"), 502, "did not answer properly"},
 		{"garbage 200", "/activate", url.Values{"user_code": {"ABCD-EFGH"}}, jsonAnswer(200, "<html>"), 502, "did not answer properly"},

@@ -13,12 +13,14 @@ command -v go >/dev/null || { echo "test.sh: Go is needed (https://go.dev/dl/)" 
 
 # Debian packages the tests use: git (the real git client, and module
 # fetches by VCS), a D-Bus session bus and gnome-keyring (a real Secret
-# Service), GNU time (bench/startup's peak RSS).
+# Service), GNU time (bench/startup's peak RSS), Chromium (the activation
+# pages in a real browser; screenshots land in test-artifacts/).
 need=()
 command -v git >/dev/null || need+=(git)
 command -v dbus-run-session >/dev/null || need+=(dbus-daemon)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 [ -x /usr/bin/time ] || need+=(time)
+command -v chromium >/dev/null || need+=(chromium) # the activation pages' browser tests
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo=sudo
@@ -36,6 +38,7 @@ fi
 go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go test -race -count=1 ./...
+echo "test.sh: screenshots of the activation pages are in test-artifacts/"
 
 # Each decoder of client input, fuzzed briefly beyond its seeds.
 for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' protocol/*_test.go | cut -c6-); do

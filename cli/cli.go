@@ -262,7 +262,7 @@ func (a *app) resolve(sel helper.Selector) (helper.Identity, error) {
 
 // prompter writes the device-flow prompt to stderr, live when it is a terminal.
 func (a *app) prompter() *helper.TextPrompter {
-	return &helper.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)}
+	return a.decorate(&helper.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)})
 }
 
 func isTerminal(w io.Writer) bool {

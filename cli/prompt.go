@@ -31,7 +31,7 @@ func (a *app) prompterFor(ch promptChannel) (p helper.Prompter, ok bool, close f
 		if err != nil {
 			return nil, false, nop
 		}
-		return &helper.TextPrompter{W: tty, Live: true}, true, func() { tty.Close() }
+		return a.decorate(&helper.TextPrompter{W: tty, Live: true}), true, func() { tty.Close() }
 	}
 	return a.prompter(), true, nop
 }
@@ -61,6 +61,14 @@ func hasTTY(env Env) bool {
 	}
 	f.Close()
 	return true
+}
+
+// openTTYInput opens the controlling terminal for reading (CONIN$ on Windows).
+func openTTYInput(env Env) (*os.File, error) {
+	if env.TTY != nil {
+		return env.TTY()
+	}
+	return os.OpenFile(ttyInPath, os.O_RDWR, 0)
 }
 
 // openTTY opens the controlling terminal (CONOUT$ on Windows).

@@ -59,7 +59,21 @@ type Config struct {
 	DefaultProfile string             `toml:"default_profile"`
 	Profiles       map[string]Profile `toml:"profiles"`
 	Cache          Cache              `toml:"cache"`
+	Prompt         Prompt             `toml:"prompt"`
 }
+
+// Prompt configures the sign-in prompt's extras; both default to on where
+// they make sense (a terminal for the QR code, a desktop for the browser).
+type Prompt struct {
+	QR          *bool `toml:"qr"`
+	OpenBrowser *bool `toml:"open_browser"`
+}
+
+// QREnabled reports whether the QR code may be drawn.
+func (p Prompt) QREnabled() bool { return p.QR == nil || *p.QR }
+
+// BrowserEnabled reports whether opening the browser may be offered.
+func (p Prompt) BrowserEnabled() bool { return p.OpenBrowser == nil || *p.OpenBrowser }
 
 // Duration reads TOML strings such as "5m".
 type Duration struct{ time.Duration }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/qrtext"
 	"github.com/authos/authos-credential-helper/internal/redact"
 )
 
@@ -29,6 +30,14 @@ type TextPrompter struct {
 	W    io.Writer
 	Live bool
 	Now  func() time.Time
+	// QR draws a QR code of the verification URL under the prompt, for a
+	// phone (set it only when W is a terminal).
+	QR bool
+	// Offer, when set, is offered the verification URL. If it can wait for
+	// an Enter on the terminal (without blocking the caller) and then open
+	// the browser, it starts doing so and returns true, and the prompt says
+	// "press Enter to open it in your browser".
+	Offer func(uri string) bool
 
 	mu      sync.Mutex
 	stop    chan struct{}
@@ -48,8 +57,17 @@ func (p *TextPrompter) ShowCode(id Identity, uri, code string, expiresAt time.Ti
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	left := expiresAt.Sub(p.now()).Round(time.Minute)
-	fmt.Fprintf(p.W, "\nauthos: sign in to %s\n  1. open   %s\n  2. enter  %s\n  The code expires in %s (at %s).\n\n",
+	fmt.Fprintf(p.W, "\nauthos: sign in to %s\n  1. open   %s\n  2. enter  %s\n  The code expires in %s (at %s).\n",
 		id, uri, code, humanDuration(left), expiresAt.Local().Format("15:04"))
+	if p.QR {
+		if q, err := qrtext.Render(uri); err == nil {
+			fmt.Fprintf(p.W, "  Or scan this with a phone to open the page:\n%s", q)
+		}
+	}
+	if p.Offer != nil && p.Offer(uri) {
+		fmt.Fprint(p.W, "  Press Enter to open it in your browser.\n")
+	}
+	fmt.Fprintln(p.W)
 	p.expires = expiresAt
 	p.status = "waiting for approval"
 	if p.Live && p.stop == nil {

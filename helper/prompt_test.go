@@ -50,3 +50,27 @@ func TestTextPrompter(t *testing.T) {
 		}
 	}
 }
+
+func TestTextPrompterQRAndBrowserOffer(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	const uri = "https://sso.example/activate"
+	for _, tt := range []struct {
+		qr, offer bool
+	}{{false, false}, {true, false}, {false, true}, {true, true}} {
+		var out lockedBuffer
+		var offered []string
+		p := &TextPrompter{W: &out, Now: func() time.Time { return now }, QR: tt.qr}
+		if tt.offer {
+			p.Offer = func(u string) bool { offered = append(offered, u); return true }
+		}
+		p.ShowCode(id, uri, "ABCD-EFGH", now.Add(15*time.Minute))
+		p.Finish(nil)
+		s := out.String()
+		if strings.Contains(s, "▀") != tt.qr || strings.Contains(s, "scan this with a phone") != tt.qr {
+			t.Errorf("qr=%v: QR code shown %v:\n%s", tt.qr, strings.Contains(s, "▀"), s)
+		}
+		if strings.Contains(s, "Press Enter to open it in your browser") != tt.offer || (len(offered) == 1 && offered[0] == uri) != tt.offer {
+			t.Errorf("offer=%v: offered %v:\n%s", tt.offer, offered, s)
+		}
+	}
+}

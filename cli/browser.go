@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+
+	"github.com/authos/authos-credential-helper/helper"
+)
+
+// decorate adds the prompt's extras: a QR code when the prompt goes to a
+// terminal, and the offer to open the browser on a desktop session that is
+// not SSH. AUTHOS_NO_QR=1 / AUTHOS_NO_BROWSER=1, or qr / open_browser =
+// false under [prompt] in config.toml, turn them off.
+func (a *app) decorate(p *helper.TextPrompter) *helper.TextPrompter {
+	if !p.Live {
+		return p // not a terminal: nobody to scan a code or press Enter
+	}
+	p.QR = a.cfg.Prompt.QREnabled() && !isTrue(a.env.Getenv("AUTHOS_NO_QR"))
+	if a.cfg.Prompt.BrowserEnabled() && !isTrue(a.env.Getenv("AUTHOS_NO_BROWSER")) && canOpenBrowser(runtime.GOOS, a.env.Getenv) {
+		p.Offer = func(uri string) bool { return a.openOnEnter(uri, p.W) }
+	}
+	return p
+}
+
+// canOpenBrowser reports whether a browser opened here would be in front of
+// the person: a graphical session, and not one reached over SSH.
+func canOpenBrowser(goos string, getenv func(string) string) bool {
+	if getenv("SSH_CONNECTION") != "" || getenv("SSH_CLIENT") != "" || getenv("SSH_TTY") != "" {
+		return false
+	}
+	switch goos {
+	case "darwin", "windows":
+		return true
+	}
+	return getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != ""
+}
+
+// openOnEnter starts waiting, in a goroutine, for the person to press
+// Enter on the terminal, then opens uri; the process may end first. It
+// reports false when it cannot read the terminal, or only from the
+// background (git fetch &), where a read would stop us with SIGTTIN.
+func (a *app) openOnEnter(uri string, w io.Writer) bool {
+	in, err := openTTYInput(a.env)
+	if err != nil {
+		return false
+	}
+	if !inForeground(in) {
+		in.Close()
+		return false
+	}
+	go func() {
+		defer in.Close()
+		if _, err := bufio.NewReader(in).ReadString('\n'); err != nil {
+			return
+		}
+		if err := openBrowser(runtime.GOOS, uri, os.Environ()); err != nil {
+			fmt.Fprintf(w, "authos: could not open a browser (%v); open the address yourself\n", err)
+		}
+	}()
+	return true
+}
+
+// browserCommand is how each OS opens a URL.
+func browserCommand(goos, uri string) *exec.Cmd {
+	switch goos {
+	case "darwin":
+		return exec.Command("open", uri)
+	case "windows":
+		return exec.Command("rundll32", "url.dll,FileProtocolHandler", uri)
+	}
+	return exec.Command("xdg-open", uri)
+}
+
+// openBrowser starts the OS's URL opener with stdout and stderr discarded
+// (stdout belongs to the protocol) and without our secrets in its
+// environment. The URL itself holds none: AuthOS never puts the code in it.
+func openBrowser(goos, uri string, environ []string) error {
+	cmd := browserCommand(goos, uri)
+	cmd.Env = withoutSecrets(environ)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}
+
+// withoutSecrets drops the variables that carry secrets of ours.
+func withoutSecrets(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "AUTHOS_CACHE_PASSPHRASE=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

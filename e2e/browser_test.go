@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,16 +107,15 @@ func chooseProviderAndUser(t *testing.T, ctx context.Context, provider, email st
 func waitText(selector, text string) step {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		for {
+			// An error here is usually the page changing under the query
+			// (the form's navigation): look again until the deadline.
 			got, err := chromedp.Text(chromedp.CSS(selector), chromedp.NodeVisible)(ctx, tg)
-			if err != nil {
-				return err
-			}
-			if strings.Contains(got, text) {
+			if err == nil && strings.Contains(got, text) {
 				return nil
 			}
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return fmt.Errorf("waiting for %q in %s (last: %q, %v): %w", text, selector, got, err, ctx.Err())
 			case <-time.After(50 * time.Millisecond):
 			}
 		}

@@ -86,26 +86,27 @@ func (h *Handler) onlyGet(w http.ResponseWriter, r *http.Request, serve func()) 
 // serveEnter is the code form (GET) and its answer (POST): who is asking and
 // one button per provider.
 func (h *Handler) serveEnter(w http.ResponseWriter, r *http.Request) {
+	form := func(code, problem string) page {
+		return page{Title: "Approve a device", EnterCode: true, Code: code, CSRF: h.csrf(w, r), Problem: problem}
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		code, _ := NormalizeUserCode(r.URL.Query().Get("user_code"))
-		h.render(w, http.StatusOK, page{Title: "Approve a device", EnterCode: true, Code: code, CSRF: h.csrf(w, r)})
+		h.render(w, http.StatusOK, form(code, ""))
 	case http.MethodPost:
 		if !h.checkCSRF(r) {
-			h.render(w, http.StatusForbidden, page{Title: "Approve a device", EnterCode: true, CSRF: h.csrf(w, r),
-				Problem: "This form had expired. Enter the code again."})
+			h.render(w, http.StatusForbidden, form("", "This form had expired. Enter the code again."))
 			return
 		}
 		raw := r.PostFormValue("user_code")
 		code, ok := NormalizeUserCode(raw)
 		if !ok {
-			h.render(w, http.StatusBadRequest, page{Title: "Approve a device", EnterCode: true, Code: raw, CSRF: h.csrf(w, r),
-				Problem: "A code has eight letters and digits, like ABCD-EFGH. Check it and try again."})
+			h.render(w, http.StatusBadRequest, form(raw, "A code has eight letters and digits, like ABCD-EFGH. Check it and try again."))
 			return
 		}
 		v, err := h.verify(r.Context(), code)
 		if err != nil {
-			h.renderAPIError(w, r, err, page{Title: "Approve a device", EnterCode: true, Code: code, CSRF: h.csrf(w, r)})
+			h.renderAPIError(w, err, form(code, ""))
 			return
 		}
 		h.render(w, http.StatusOK, page{Title: "Approve a device", Code: code, Org: v.Org, Service: v.Service,
@@ -163,7 +164,7 @@ func (h *Handler) serveMFA(w http.ResponseWriter, r *http.Request) {
 			h.render(w, apiErr.status, p)
 			return
 		}
-		h.renderAPIError(w, r, err, p)
+		h.renderAPIError(w, err, p)
 		return
 	}
 	h.render(w, http.StatusOK, page{Title: "Device approved", Success: true})
@@ -296,30 +297,31 @@ func (h *Handler) post(ctx context.Context, route string, body any, out any) err
 }
 
 // renderAPIError explains a failed AuthOS call on p.
-func (h *Handler) renderAPIError(w http.ResponseWriter, r *http.Request, err error, p page) {
+func (h *Handler) renderAPIError(w http.ResponseWriter, err error, p page) {
 	var apiErr *apiError
-	status := http.StatusBadGateway
-	switch {
-	case errors.As(err, &apiErr) && apiErr.status == http.StatusBadRequest:
-		status = http.StatusBadRequest
+	answered := 0 // AuthOS's status; 0 when it gave no usable answer
+	if errors.As(err, &apiErr) {
+		answered = apiErr.status
+	}
+	status := answered
+	switch answered {
+	case http.StatusBadRequest:
 		p.Problem = "This code is unknown, has expired, or was already used. Start the sign-in again in your terminal to get a new code."
 		if p.MFA {
 			p.Problem = "This sign-in step is no longer valid (it lasts five minutes). Start the sign-in again from your terminal."
 		}
-	case errors.As(err, &apiErr) && apiErr.status == http.StatusNotFound:
-		status = http.StatusNotFound
+	case http.StatusNotFound:
 		p.Problem = "The organization or service asking for this sign-in is not set up on this AuthOS server. Tell whoever runs it."
-	case errors.As(err, &apiErr) && apiErr.status == http.StatusTooManyRequests:
-		status = http.StatusTooManyRequests
+	case http.StatusTooManyRequests:
 		wait := "a minute"
 		if apiErr.retryAfter > 0 {
 			wait = fmt.Sprintf("%d seconds", apiErr.retryAfter)
 		}
 		p.Problem = "Too many attempts from this network. Wait " + wait + ", then try again."
-	case errors.As(err, &apiErr) && (apiErr.status == http.StatusUnauthorized || apiErr.status == http.StatusForbidden):
-		status = apiErr.status
+	case http.StatusUnauthorized, http.StatusForbidden:
 		p.Problem = "AuthOS refused this step. Start the sign-in again from your terminal."
 	default:
+		status = http.StatusBadGateway
 		p.Problem = "AuthOS did not answer properly. Try again in a moment; if it keeps failing, tell whoever runs it."
 	}
 	h.render(w, status, p)

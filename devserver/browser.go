@@ -101,15 +101,9 @@ func (s *Server) providerRowLocked(provider string, admin bool, userCode, orgSlu
 	if row == nil || row.expiresAt.Before(now) || row.status != "pending" || row.userID != "" {
 		return nil, nil, "This sign-in code is unknown, expired or already used."
 	}
-	var users []string
 	if admin {
 		if !isPlatformRow(row) {
 			return nil, nil, "This code is not for the platform administration CLI."
-		}
-		for _, u := range s.users {
-			if !u.deleted {
-				users = append(users, u.email)
-			}
 		}
 	} else {
 		o := s.orgs[row.orgSlug]
@@ -119,10 +113,13 @@ func (s *Server) providerRowLocked(provider string, admin bool, userCode, orgSlu
 		if !slices.Contains(o.providers, provider) {
 			return nil, nil, "This organization has no " + provider + " sign-in configured."
 		}
-		for _, u := range s.users {
-			if !u.deleted {
-				users = append(users, u.email) // non-members are refused at /auth/token, as by AuthOS
-			}
+	}
+	// Every seeded user may sign in: AuthOS refuses non-members and
+	// non-owners at /auth/token, not at the provider.
+	var users []string
+	for _, u := range s.users {
+		if !u.deleted {
+			users = append(users, u.email)
 		}
 	}
 	slices.Sort(users)

@@ -50,18 +50,26 @@ func TestNoProcessStartedAtStartup(t *testing.T) {
 	}
 }
 
-// TestGuardInitialisesBeforeKeyring checks the package init order the
-// guard relies on, as the runtime reports it.
-func TestGuardInitialisesBeforeKeyring(t *testing.T) {
-	t.Parallel()
+// initTrace runs `version` with GODEBUG=inittrace=1 and returns its output:
+// one line per package init, in order, with its allocations.
+func initTrace(t *testing.T) string {
+	t.Helper()
 	cmd := exec.Command(bin, "version")
 	cmd.Env = []string{"GODEBUG=inittrace=1", "HOME=" + t.TempDir()}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return string(out)
+}
+
+// TestGuardInitialisesBeforeKeyring checks the package init order the
+// guard relies on, as the runtime reports it.
+func TestGuardInitialisesBeforeKeyring(t *testing.T) {
+	t.Parallel()
+	out := initTrace(t)
 	guard, ring := -1, -1
-	for i, line := range strings.Split(string(out), "\n") {
+	for i, line := range strings.Split(out, "\n") {
 		switch {
 		case strings.HasPrefix(line, "init github.com/authos/authos-credential-helper/internal/nobus "):
 			guard = i
@@ -81,15 +89,10 @@ func TestGuardInitialisesBeforeKeyring(t *testing.T) {
 // benchmark notices it.
 func TestInitWorkStaysSmall(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(bin, "version")
-	cmd.Env = []string{"GODEBUG=inittrace=1", "HOME=" + t.TempDir()}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := initTrace(t)
 	const perPackage, total = 80, 550
 	sum := 0
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		// init <pkg> @<t> ms, <clock> ms clock, <bytes> bytes, <allocs> allocs
 		if len(f) < 11 || f[0] != "init" || f[10] != "allocs" {

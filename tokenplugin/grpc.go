@@ -118,7 +118,7 @@ func (s *GRPCServer) Token(req *tokenpb.TokenRequest, stream grpc.ServerStreamin
 		if p.Kind == PromptCode {
 			send(&tokenpb.TokenEvent{Event: &tokenpb.TokenEvent_Prompt{Prompt: &tokenpb.Prompt{
 				Identity: identityToPB(p.Identity), VerificationUri: p.VerificationURI,
-				UserCode: p.UserCode, ExpiresAtUnix: p.ExpiresAt.Unix(), Message: p.Message,
+				UserCode: p.UserCode, ExpiresAtUnix: unixOrZero(p.ExpiresAt), Message: p.Message,
 			}}})
 			return
 		}
@@ -131,7 +131,7 @@ func (s *GRPCServer) Token(req *tokenpb.TokenRequest, stream grpc.ServerStreamin
 	}
 	send(&tokenpb.TokenEvent{Event: &tokenpb.TokenEvent_Token{Token: &tokenpb.Token{
 		Identity: identityToPB(tok.Identity), AccessToken: tok.AccessToken, TokenType: tok.TokenType,
-		ExpiresAtUnix: tok.ExpiresAt.Unix(), Subject: tok.Subject, Email: tok.Email, FromCache: tok.FromCache,
+		ExpiresAtUnix: unixOrZero(tok.ExpiresAt), Subject: tok.Subject, Email: tok.Email, FromCache: tok.FromCache,
 	}}})
 	return sendErr
 }
@@ -156,33 +156,33 @@ func (s *GRPCServer) Logout(ctx context.Context, req *tokenpb.LogoutRequest) (*t
 	return &tokenpb.LogoutReply{Identity: identityToPB(r.Identity), Found: r.Found, Revoked: r.Revoked, RevokeError: r.RevokeError}, nil
 }
 
-// codeFor and sentinelFor map the package's errors to gRPC codes and back.
+// wireErrors pairs the errors a host can test for with the gRPC codes they
+// cross as; codeFor and sentinelFor read it both ways. Read-only.
+var wireErrors = [...]struct {
+	err  error
+	code codes.Code
+}{
+	{ErrLoginRequired, codes.FailedPrecondition},
+	{ErrBadIdentity, codes.InvalidArgument},
+	{context.Canceled, codes.Canceled},
+	{context.DeadlineExceeded, codes.DeadlineExceeded},
+	{ErrPluginGone, codes.Unavailable}, // only ever made by the transport
+}
+
 func codeFor(err error) codes.Code {
-	switch {
-	case errors.Is(err, ErrLoginRequired):
-		return codes.FailedPrecondition
-	case errors.Is(err, ErrBadIdentity):
-		return codes.InvalidArgument
-	case errors.Is(err, context.Canceled):
-		return codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return codes.DeadlineExceeded
+	for _, w := range wireErrors {
+		if errors.Is(err, w.err) {
+			return w.code
+		}
 	}
 	return codes.Unknown
 }
 
 func sentinelFor(c codes.Code) error {
-	switch c {
-	case codes.FailedPrecondition:
-		return ErrLoginRequired
-	case codes.InvalidArgument:
-		return ErrBadIdentity
-	case codes.Canceled:
-		return context.Canceled
-	case codes.DeadlineExceeded:
-		return context.DeadlineExceeded
-	case codes.Unavailable:
-		return ErrPluginGone
+	for _, w := range wireErrors {
+		if c == w.code {
+			return w.err
+		}
 	}
 	return nil
 }
@@ -223,30 +223,32 @@ func identityFromPB(id *tokenpb.Identity) Identity {
 	return Identity{Profile: id.GetProfile(), Server: id.GetServer(), Org: id.GetOrg(), Service: id.GetService(), ClientID: id.GetClientId()}
 }
 
+// progressKinds pairs the prompt kinds sent as Progress with their wire
+// values; progressKindToPB and progressKind read it both ways. Read-only.
+var progressKinds = [...]struct {
+	kind PromptKind
+	pb   tokenpb.Progress_Kind
+}{
+	{PromptWaiting, tokenpb.Progress_KIND_WAITING},
+	{PromptMFA, tokenpb.Progress_KIND_MFA},
+	{PromptSlowDown, tokenpb.Progress_KIND_SLOW_DOWN},
+	{PromptRetrying, tokenpb.Progress_KIND_RETRYING},
+}
+
 func progressKindToPB(k PromptKind) tokenpb.Progress_Kind {
-	switch k {
-	case PromptWaiting:
-		return tokenpb.Progress_KIND_WAITING
-	case PromptMFA:
-		return tokenpb.Progress_KIND_MFA
-	case PromptSlowDown:
-		return tokenpb.Progress_KIND_SLOW_DOWN
-	case PromptRetrying:
-		return tokenpb.Progress_KIND_RETRYING
+	for _, p := range progressKinds {
+		if p.kind == k {
+			return p.pb
+		}
 	}
 	return tokenpb.Progress_KIND_UNSPECIFIED
 }
 
 func progressKind(k tokenpb.Progress_Kind) PromptKind {
-	switch k {
-	case tokenpb.Progress_KIND_WAITING:
-		return PromptWaiting
-	case tokenpb.Progress_KIND_MFA:
-		return PromptMFA
-	case tokenpb.Progress_KIND_SLOW_DOWN:
-		return PromptSlowDown
-	case tokenpb.Progress_KIND_RETRYING:
-		return PromptRetrying
+	for _, p := range progressKinds {
+		if p.pb == k {
+			return p.kind
+		}
 	}
 	return 0
 }

@@ -160,12 +160,18 @@ func (h hostPrompter) ShowCode(id helper.Identity, uri, code string, expiresAt t
 }
 
 func (h hostPrompter) Event(ev authos.Event) {
-	kind := map[authos.EventKind]tokenplugin.PromptKind{
-		authos.EventMFA: tokenplugin.PromptMFA, authos.EventSlowDown: tokenplugin.PromptSlowDown, authos.EventRetrying: tokenplugin.PromptRetrying,
-	}[ev.Kind]
-	if text := helper.EventText(ev); kind != 0 && text != "" {
-		h.send(tokenplugin.Prompt{Kind: kind, Identity: identityOut(h.id), Message: text})
+	var kind tokenplugin.PromptKind
+	switch ev.Kind {
+	case authos.EventMFA:
+		kind = tokenplugin.PromptMFA
+	case authos.EventSlowDown:
+		kind = tokenplugin.PromptSlowDown
+	case authos.EventRetrying:
+		kind = tokenplugin.PromptRetrying
+	default:
+		return // pending polls are not worth a line
 	}
+	h.send(tokenplugin.Prompt{Kind: kind, Identity: identityOut(h.id), Message: helper.EventText(ev)})
 }
 
 func (h hostPrompter) Waiting(id helper.Identity) {

@@ -1,5 +1,5 @@
 // Command authos-credential-helper gives command-line tools short-lived
-// AuthOS tokens: see README.md and shared/spec/cli.md.
+// AuthOS tokens: see README.md and docs/cli.md.
 package main
 
 import (

@@ -1,4 +1,4 @@
-// Package cli implements the command-line contract (shared/spec/cli.md):
+// Package cli implements the command-line contract (docs/cli.md):
 // parsing, identity flags, exit codes, and wiring helper/ to real clocks,
 // keyrings, locks and HTTP.
 package cli

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// The browser leg (§10 of the spec): the activation pages (package
+// The browser leg (docs/authos-wire.md §10): the activation pages (package
 // activation, mounted by Command), a stand-in for the OAuth providers'
 // sign-in page, AuthOS's callback, and POST /api/auth/mfa/verify.
 

@@ -280,7 +280,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// Signing happens outside the lock, like AuthOS, which checks first and
 	// consumes atomically afterwards: a concurrent poll that passed the checks
-	// too loses the consume and gets "Invalid device code" (§5 row 10).
+	// too loses the consume and gets "Invalid device code" (docs/authos-wire.md §5 row 10).
 	now := s.now()
 	token, err := s.signToken(g, now)
 	if err != nil {
@@ -294,7 +294,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, tokenResponse{token, "Bearer", int(s.opts.TokenLifetime / time.Second)})
 }
 
-// checkTokenRequest runs the newest server's checks in order (§5 rows 2-9).
+// checkTokenRequest runs the newest server's checks in order (docs/authos-wire.md §5 rows 2-9).
 func (s *Server) checkTokenRequest(deviceCodeStr, clientID, resource string, hasResource bool) (*grant, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

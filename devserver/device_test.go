@@ -117,7 +117,7 @@ func TestLegacyPlatformPrefix(t *testing.T) {
 	}
 }
 
-// TestTokenChecks covers every row of §5's table, in the table's order.
+// TestTokenChecks covers every row of docs/authos-wire.md §5's table, in the table's order.
 func TestTokenChecks(t *testing.T) {
 	type setup func(h *harness) (deviceCode, clientID string, extra []string)
 	service := func(clientID, org, svc string, act func(h *harness, userCode string)) setup {

@@ -1,7 +1,7 @@
 // Package devserver is an in-memory, AuthOS-compatible development server.
 //
 // It speaks the wire format of AuthOS's device authorization flow exactly as
-// described in shared/spec/authos-device-flow.md (newest server unless an
+// described in docs/authos-wire.md (newest server unless an
 // Option selects older behaviour): the device routes, the {error, error_code,
 // timestamp} envelope, axum's plain-text rejections, the shared rate limiter,
 // single-use device codes and RS256 access tokens published through a JWKS.

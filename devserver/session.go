@@ -30,7 +30,7 @@ type jwtHeader struct {
 }
 
 // Claims are the claims of an access token issued by the device flow
-// (newest server, §11). Org and Service are absent for platform tokens.
+// (newest server, docs/authos-wire.md §11). Org and Service are absent for platform tokens.
 type Claims struct {
 	Sub             string `json:"sub"`
 	Email           string `json:"email"`

@@ -10,8 +10,8 @@ import (
 )
 
 // TestSecretServiceBackend runs the helper against a real Secret Service
-// (gnome-keyring in a private D-Bus session, unlocked headless the way
-// shared/spec/test-peers.md describes): auto mode must prefer it to the
+// (gnome-keyring in a private D-Bus session, unlocked headless by piping a
+// password to gnome-keyring-daemon --unlock): auto mode must prefer it to the
 // kernel keyring, the data key must live there (in the "login" collection,
 // no GUI prompt), and the hit must work across processes.
 func TestSecretServiceBackend(t *testing.T) {

@@ -113,7 +113,7 @@ func TestInitWorkStaysSmall(t *testing.T) {
 }
 
 // The per-call binary must not link the plugin's gRPC stack (about 2.5 ms
-// of start-up, shared/spec/test-peers.md); only authos-credential-plugin does.
+// of start-up, measured in README); only authos-credential-plugin does.
 func TestPerCallBinaryLinksNoGRPC(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {

@@ -9,7 +9,7 @@
 //
 // Errors are one line and safe to print: they never quote input values
 // (a value may be a password or token), at most the name of a known key.
-// The rules follow shared/spec/client-protocols.md.
+// The rules follow docs/client-protocols.md.
 package protocol
 
 import (

@@ -4,7 +4,7 @@
 // the tokensource package; a person never needs to run it.
 //
 // It is a binary of its own so that the gRPC stack never slows the start of
-// the per-call helper (see shared/spec/cli.md).
+// the per-call helper (see docs/cli.md).
 package main
 
 import (

@@ -47,7 +47,7 @@ type Token struct {
 }
 
 // Client calls one AuthOS server. Every request goes through do, which
-// applies the redirect rule (checkRedirect) whatever HTTP client is set.
+// applies the redirect rule (CheckRedirect) whatever HTTP client is set.
 type Client struct {
 	BaseURL   string       // AuthOS BASE_URL, trailing "/" trimmed
 	HTTP      *http.Client // transport, proxies, TLS
@@ -82,7 +82,7 @@ func NewClient(baseURL, caBundle, userAgent string) (*Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	hc := &http.Client{Transport: tr, CheckRedirect: checkRedirect}
+	hc := &http.Client{Transport: tr, CheckRedirect: CheckRedirect}
 	return &Client{BaseURL: base, HTTP: hc, UserAgent: userAgent, CABundle: caBundle}, nil
 }
 
@@ -252,7 +252,7 @@ func (c *Client) httpClient() *http.Client {
 	own := *hc
 	next := hc.CheckRedirect
 	own.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if err := checkRedirect(req, via); err != nil {
+		if err := CheckRedirect(req, via); err != nil {
 			return err
 		}
 		if next != nil {

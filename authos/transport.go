@@ -25,14 +25,15 @@ func (e *RedirectError) Error() string {
 	return fmt.Sprintf("AuthOS server %s redirected (%d) to %s; refusing to follow it: %s", e.From, e.Status, e.To, e.Reason)
 }
 
-// checkRedirect is the one redirect rule for every request: never from
-// https to http, plain http only between loopback addresses, and nothing
-// that carries a body or an Authorization header leaves the origin of the
-// first request (net/http would re-send the body on 307/308 and keeps
-// Authorization for the same host name on another port or scheme, and for
-// subdomains; on 301/302/303 it drops the body but the other origin's answer
-// would be taken as the server's).
-func checkRedirect(req *http.Request, via []*http.Request) error {
+// CheckRedirect is the one redirect rule for every request to AuthOS (an
+// http.Client's CheckRedirect; Client applies it to each request): never
+// from https to http, plain http only to loopback or within the first
+// request's origin, and nothing that carries a body or an Authorization
+// header leaves that origin. net/http alone would re-send the body on
+// 307/308 and keep Authorization for the same host name on another port or
+// scheme and for subdomains; on 301/302/303 it drops the body, but the other
+// origin's answer would be taken as the server's.
+func CheckRedirect(req *http.Request, via []*http.Request) error {
 	first, last := via[0], via[len(via)-1]
 	refuse := func(reason string) error {
 		status := 0
@@ -48,9 +49,9 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	case to.Scheme == "https":
 	case to.Scheme != "http":
 		return refuse("only https is allowed")
-	case first.URL.Scheme == "https":
+	case last.URL.Scheme == "https":
 		return refuse("it leaves https for plain http")
-	case !IsLoopback(to.Hostname()):
+	case !IsLoopback(to.Hostname()) && origin(to) != origin(first.URL):
 		return refuse("plain http is allowed only on loopback")
 	}
 	if origin(req.URL) != origin(first.URL) && carriesSecret(first) {

@@ -387,3 +387,51 @@ func writeSelfSigned(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckRedirectRule: the rule on its own, for chains and spellings the
+// servers above do not produce.
+func TestCheckRedirectRule(t *testing.T) {
+	tests := []struct {
+		name   string
+		chain  []string // the requests made so far, first one first
+		to     string
+		secret string // "body", "bearer" or "" for what the first request carried
+		refuse string // "" = allowed
+	}{
+		{"same origin, default port spelled out", []string{"https://sso.example/auth/token"}, "https://SSO.example:443/v2/auth/token", "body", ""},
+		{"subdomain keeps no bearer", []string{"https://example.com/api/auth/logout"}, "https://sso.example.com/api/auth/logout", "bearer", "another server"},
+		{"same host, other port", []string{"https://sso.example/auth/token"}, "https://sso.example:8443/auth/token", "body", "another server"},
+		{"same host, plain http", []string{"https://sso.example/auth/token"}, "http://sso.example/auth/token", "", "leaves https"},
+		{"loopback http to https and back", []string{"http://127.0.0.1:3000/x", "https://sso.example/x"}, "http://127.0.0.1:3000/x", "", "leaves https"},
+		{"loopback http to localhost http", []string{"http://127.0.0.1:3000/x"}, "http://localhost:3001/x", "", ""},
+		{"loopback http to another host's http", []string{"http://127.0.0.1:3000/x"}, "http://10.0.0.1/x", "", "only on loopback"},
+		{"other scheme", []string{"https://sso.example/x"}, "ftp://sso.example/x", "", "only https"},
+		{"cross-origin https without secrets", []string{"https://sso.example/x"}, "https://cdn.example/x", "", ""},
+		{"secret in the first request counts after a clean hop", []string{"https://sso.example/auth/token", "https://sso.example/v2/auth/token"}, "https://evil.example/auth/token", "body", "another server"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var via []*http.Request
+			for _, u := range tc.chain {
+				var body io.Reader
+				if tc.secret == "body" && len(via) == 0 {
+					body = strings.NewReader(`{"device_code":"x"}`)
+				}
+				r := httptest.NewRequest(http.MethodPost, u, body)
+				if tc.secret == "bearer" {
+					r.Header.Set("Authorization", "Bearer x")
+				}
+				via = append(via, r)
+			}
+			req := httptest.NewRequest(http.MethodPost, tc.to, nil)
+			req.Response = &http.Response{StatusCode: http.StatusTemporaryRedirect}
+			err := CheckRedirect(req, via)
+			switch {
+			case tc.refuse == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.refuse != "" && (err == nil || !strings.Contains(err.Error(), tc.refuse)):
+				t.Fatalf("err = %v, want %q", err, tc.refuse)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestUnverifiedCertificateIsOneLineAndNoRetry: a server whose certificate
@@ -44,4 +45,21 @@ func TestUnverifiedCertificateIsOneLineAndNoRetry(t *testing.T) {
 	if n := conns.Load(); n != 1 {
 		t.Errorf("the server saw %d connections, want 1 (no retries)", n)
 	}
+}
+
+// retriesThenOneLine reports whether stderr is n retry notices of the
+// device-code request (2 s, then doubling) and then one line with the error.
+func retriesThenOneLine(stderr string, n int) bool {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != n+1 {
+		return false
+	}
+	wait := 2 * time.Second
+	for _, l := range lines[:n] {
+		if !strings.HasPrefix(l, "authos: server trouble (") || !strings.HasSuffix(l, "; retrying in "+wait.String()) {
+			return false
+		}
+		wait *= 2
+	}
+	return !strings.Contains(lines[n], "retrying")
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -431,6 +433,47 @@ func TestCheckRedirectRule(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			case tc.refuse != "" && (err == nil || !strings.Contains(err.Error(), tc.refuse)):
 				t.Fatalf("err = %v, want %q", err, tc.refuse)
+			}
+		})
+	}
+}
+
+// TestCertificateErrorText: each kind of verification failure is told
+// apart, with the hint that fits it; other errors are not certificate errors.
+func TestCertificateErrorText(t *testing.T) {
+	wrap := func(err error) error {
+		return &url.Error{Op: "Post", URL: "https://sso.acme.example/auth/token", Err: err}
+	}
+	tests := []struct {
+		name, bundle string
+		err          error
+		want         string // "" = not a certificate error
+	}{
+		{"unknown authority", "", wrap(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}),
+			`TLS certificate of sso.acme.example could not be verified (x509: certificate signed by unknown authority); if the server uses a private CA, set ca_bundle = "/path/ca.pem" in the profile`},
+		{"unknown authority with a bundle", "/etc/acme-ca.pem", wrap(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}),
+			"the CA bundle /etc/acme-ca.pem (ca_bundle in the profile) does not hold the CA that signed it"},
+		{"expired", "", wrap(&tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.Expired, Detail: "now is after then"}}),
+			"certificate has expired or is not yet valid: now is after then); check the server's certificate and this machine's clock"},
+		{"host name", "", wrap(x509.HostnameError{Certificate: &x509.Certificate{DNSNames: []string{"other.example\x1b[2J"}}, Host: "sso.acme.example"}),
+			"(x509: certificate is valid for other.example[2J, not sso.acme.example); the certificate is for another host name"},
+		{"no system roots", "", wrap(x509.SystemRootsError{}), `set ca_bundle = "/path/ca.pem"`},
+		{"connection refused", "", wrap(errors.New("dial tcp: connection refused")), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ce := certificateError(tc.bundle, tc.err)
+			if tc.want == "" {
+				if ce != nil || Permanent(tc.err) {
+					t.Fatalf("%v taken for a certificate error", tc.err)
+				}
+				return
+			}
+			if ce == nil || !Permanent(ce) {
+				t.Fatalf("%v not taken for a certificate error", tc.err)
+			}
+			if msg := ce.Error(); !strings.Contains(msg, tc.want) || strings.ContainsAny(msg, "\n\x1b") {
+				t.Fatalf("message %q, want one clean line with %q", msg, tc.want)
 			}
 		})
 	}

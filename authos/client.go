@@ -41,13 +41,19 @@ type Token struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
+	// ServerDate is the answer's Date header (zero when absent or
+	// unparsable), for telling clock skew from a token already expired.
+	ServerDate time.Time `json:"-"`
 }
 
-// Client calls one AuthOS server.
+// Client calls one AuthOS server. Every request goes through do, which
+// applies the redirect rule (CheckRedirect) whatever HTTP client is set.
 type Client struct {
 	BaseURL   string       // AuthOS BASE_URL, trailing "/" trimmed
 	HTTP      *http.Client // transport, proxies, TLS
 	UserAgent string
+	// CABundle is the profile's ca_bundle, named in certificate errors.
+	CABundle string
 	// Timeout bounds each request; 0 means 15 s.
 	Timeout time.Duration
 }
@@ -76,7 +82,8 @@ func NewClient(baseURL, caBundle, userAgent string) (*Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &Client{BaseURL: base, HTTP: &http.Client{Transport: tr}, UserAgent: userAgent}, nil
+	hc := &http.Client{Transport: tr, CheckRedirect: CheckRedirect}
+	return &Client{BaseURL: base, HTTP: hc, UserAgent: userAgent, CABundle: caBundle}, nil
 }
 
 // CheckBaseURL trims a trailing "/" and refuses anything but https, or plain
@@ -147,7 +154,7 @@ func (e *BadAnswerError) Unwrap() error { return e.Err }
 func (c *Client) StartDeviceFlow(ctx context.Context, clientID, org, service string) (DeviceCode, error) {
 	var dc DeviceCode
 	body := map[string]string{"client_id": clientID, "org": org, "service": service}
-	if err := c.post(ctx, "/auth/device/code", body, "", &dc); err != nil {
+	if _, err := c.post(ctx, "/auth/device/code", body, "", &dc); err != nil {
 		return DeviceCode{}, err
 	}
 	if dc.DeviceCode == "" || dc.UserCode == "" || dc.VerificationURI == "" {
@@ -160,33 +167,40 @@ func (c *Client) StartDeviceFlow(ctx context.Context, clientID, org, service str
 func (c *Client) ExchangeDeviceCode(ctx context.Context, deviceCode, clientID string) (Token, error) {
 	var tok Token
 	body := map[string]string{"grant_type": DeviceGrantType, "device_code": deviceCode, "client_id": clientID}
-	if err := c.post(ctx, "/auth/token", body, "", &tok); err != nil {
+	h, err := c.post(ctx, "/auth/token", body, "", &tok)
+	if err != nil {
 		return Token{}, err
 	}
 	if tok.AccessToken == "" {
 		return Token{}, &BadAnswerError{Route: "/auth/token", Err: errors.New("access_token missing")}
+	}
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		tok.ServerDate = d
 	}
 	return tok, nil
 }
 
 // Logout ends the token's session at the server (POST /api/auth/logout).
 func (c *Client) Logout(ctx context.Context, accessToken string) error {
-	return c.post(ctx, "/api/auth/logout", nil, accessToken, nil)
+	_, err := c.post(ctx, "/api/auth/logout", nil, accessToken, nil)
+	return err
 }
 
-func (c *Client) post(ctx context.Context, route string, in any, bearer string, out any) error {
+func (c *Client) post(ctx context.Context, route string, in any, bearer string, out any) (http.Header, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	return c.do(ctx, http.MethodPost, route, body, bearer, out)
 }
 
-func (c *Client) do(ctx context.Context, method, route string, body io.Reader, bearer string, out any) error {
+// do makes one request and decodes a 200 into out; it returns the answer's
+// headers.
+func (c *Client) do(ctx context.Context, method, route string, body io.Reader, bearer string, out any) (http.Header, error) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 15 * time.Second
@@ -195,7 +209,7 @@ func (c *Client) do(ctx context.Context, method, route string, body io.Reader, b
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+route, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -207,30 +221,61 @@ func (c *Client) do(ctx context.Context, method, route string, body io.Reader, b
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		// url.Error repeats the URL, which is fine: it never holds a secret.
-		return fmt.Errorf("%s %s: %w", method, c.BaseURL+route, unwrapURLError(err))
+		return nil, c.transportError(method, route, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return fmt.Errorf("reading answer of %s: %w", route, err)
+		return nil, fmt.Errorf("reading answer of %s: %w", route, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return parseError(route, resp, raw)
+		return nil, parseError(route, resp, raw)
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return &BadAnswerError{Route: route, Err: fmt.Errorf("%s", describeBody(resp.Header.Get("Content-Type"), raw))}
+		return nil, &BadAnswerError{Route: route, Err: fmt.Errorf("%s", describeBody(resp.Header.Get("Content-Type"), raw))}
 	}
-	return nil
+	return resp.Header, nil
+}
+
+// httpClient is c.HTTP (or the default client) with the redirect rule in
+// front of its own CheckRedirect: the rule holds however the client was built.
+func (c *Client) httpClient() *http.Client {
+	hc := http.DefaultClient
+	if c.HTTP != nil {
+		hc = c.HTTP
+	}
+	own := *hc
+	next := hc.CheckRedirect
+	own.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := CheckRedirect(req, via); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &own
+}
+
+// transportError says what failed without a status: a refused redirect or an
+// unverifiable certificate as themselves (both final), anything else with
+// the request it ended.
+func (c *Client) transportError(method, route string, err error) error {
+	var re *RedirectError
+	if errors.As(err, &re) {
+		return re
+	}
+	if ce := certificateError(c.CABundle, err); ce != nil {
+		return ce
+	}
+	// url.Error repeats the URL, which is fine: it never holds a secret.
+	return fmt.Errorf("%s %s: %w", method, c.BaseURL+route, unwrapURLError(err))
 }
 
 func unwrapURLError(err error) error {

@@ -72,6 +72,9 @@ const (
 	maxBackoff      = 60 * time.Second
 )
 
+// RetryAfterMargin is added to every retry-after the client honours.
+const RetryAfterMargin = time.Second
+
 // Poll polls /auth/token for dc until a token arrives, the code expires, the
 // server gives a final answer or ctx ends. It never polls faster than the
 // interval the server gave, slows down on 429 and stops locally once
@@ -128,6 +131,9 @@ func (c *Client) Poll(ctx context.Context, dc DeviceCode, clientID string, opt P
 		if ctx.Err() != nil {
 			return Token{}, ctx.Err()
 		}
+		if Permanent(err) {
+			return Token{}, err
+		}
 		var apiErr *APIError
 		if !errors.As(err, &apiErr) {
 			// Network error, timeout, or a 200 with a body that is not a token.
@@ -151,9 +157,11 @@ func (c *Client) Poll(ctx context.Context, dc DeviceCode, clientID string, opt P
 				notify(Event{Kind: EventMFA, Interval: interval})
 			}
 		case s == http.StatusTooManyRequests:
-			// AuthOS's slow_down: a plain-text 429 with retry-after.
+			// AuthOS's slow_down: a plain-text 429 with retry-after, which
+			// its limiter rounds down: waiting exactly that long can get
+			// another 429.
 			failures = 0
-			interval = max(apiErr.RetryAfter, interval+slowDownStep)
+			interval = max(apiErr.RetryAfter+RetryAfterMargin, interval+slowDownStep)
 			wait = interval
 			notify(Event{Kind: EventSlowDown, Interval: interval})
 		case s == http.StatusBadRequest && apiErr.Code == "DEVICE_CODE_EXPIRED":

@@ -44,16 +44,17 @@ func envelope(status int, code, msg string) answer {
 }
 
 var (
-	pending  = envelope(400, "DEVICE_CODE_PENDING", "Authorization pending")
-	tokenOK  = answer{status: 200, body: `{"access_token":"a.b.c","token_type":"Bearer","expires_in":86400}`, ctype: "application/json"}
-	expired  = envelope(400, "DEVICE_CODE_EXPIRED", "Device code expired")
-	invalid  = envelope(400, "BAD_REQUEST", "Invalid device code")
-	mfa      = envelope(400, "BAD_REQUEST", "MFA verification required. Please complete MFA verification in your browser before the device can be authorized.")
-	tooMany  = answer{status: 429, body: "Too Many Requests! Wait for 30s", ctype: "text/plain", headers: map[string]string{"retry-after": "30", "x-ratelimit-after": "30"}}
-	tooMany0 = answer{status: 429, body: "Too Many Requests!", ctype: "text/plain"}
-	oops     = envelope(500, "INTERNAL_SERVER_ERROR", "database is down")
-	htmlPage = answer{status: 502, body: "<html><body>Bad Gateway</body></html>", ctype: "text/html"}
-	garbage  = answer{status: 200, body: "{not json", ctype: "application/json"}
+	pending      = envelope(400, "DEVICE_CODE_PENDING", "Authorization pending")
+	tokenOK      = answer{status: 200, body: `{"access_token":"a.b.c","token_type":"Bearer","expires_in":86400}`, ctype: "application/json"}
+	expired      = envelope(400, "DEVICE_CODE_EXPIRED", "Device code expired")
+	invalid      = envelope(400, "BAD_REQUEST", "Invalid device code")
+	mfa          = envelope(400, "BAD_REQUEST", "MFA verification required. Please complete MFA verification in your browser before the device can be authorized.")
+	tooMany      = answer{status: 429, body: "Too Many Requests! Wait for 30s", ctype: "text/plain", headers: map[string]string{"retry-after": "30", "x-ratelimit-after": "30"}}
+	tooManyShort = answer{status: 429, body: "Too Many Requests! Wait for 2s", ctype: "text/plain", headers: map[string]string{"retry-after": "2"}}
+	tooMany0     = answer{status: 429, body: "Too Many Requests!", ctype: "text/plain"}
+	oops         = envelope(500, "INTERNAL_SERVER_ERROR", "database is down")
+	htmlPage     = answer{status: 502, body: "<html><body>Bad Gateway</body></html>", ctype: "text/html"}
+	garbage      = answer{status: 200, body: "{not json", ctype: "application/json"}
 )
 
 // script serves the answers in order, repeating the last one, and records
@@ -117,9 +118,12 @@ func TestPoll(t *testing.T) {
 			wantKinds: []EventKind{EventPending, EventPending}},
 		{name: "MFA keeps waiting and is told once", answers: cat([]answer{pending}, rep(mfa, 3), []answer{tokenOK}),
 			wantPolls: 5, wantKinds: []EventKind{EventPending, EventMFA}},
-		{name: "429 with retry-after slows down for good", answers: []answer{pending, tooMany, pending, tokenOK},
-			wantGaps:  []time.Duration{5 * time.Second, 5 * time.Second, 30 * time.Second, 30 * time.Second},
+		{name: "429 with retry-after slows down for good, one second past it", answers: []answer{pending, tooMany, pending, tokenOK},
+			wantGaps:  []time.Duration{5 * time.Second, 5 * time.Second, 31 * time.Second, 31 * time.Second},
 			wantPolls: 4, wantKinds: []EventKind{EventPending, EventSlowDown, EventPending}},
+		{name: "429 with a short retry-after still adds 5s", answers: []answer{tooManyShort, tokenOK},
+			wantGaps:  []time.Duration{5 * time.Second, 10 * time.Second},
+			wantPolls: 2, wantKinds: []EventKind{EventSlowDown}},
 		{name: "429 without retry-after adds 5s", answers: []answer{tooMany0, tooMany0, tokenOK},
 			wantGaps:  []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second},
 			wantPolls: 3},

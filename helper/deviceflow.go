@@ -17,7 +17,7 @@ func DeviceLogin(userAgent string, clock authos.Clock) LoginFunc {
 		if err != nil {
 			return authos.Token{}, err
 		}
-		dc, err := startWithRetry(ctx, c, id, clock)
+		dc, err := startWithRetry(ctx, c, id, clock, p.Event)
 		if err != nil {
 			return authos.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
 		}
@@ -55,14 +55,23 @@ func RevokeSession(userAgent string) RevokeFunc {
 }
 
 // startWithRetry asks for a device code, retrying rate limits, 5xx and
-// network errors a few times; other answers are final and explained.
-func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock authos.Clock) (authos.DeviceCode, error) {
-	const attempts = 3
+// network errors a few times and saying so through onEvent; other answers,
+// refused redirects and unverifiable certificates are final.
+func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock authos.Clock, onEvent func(authos.Event)) (authos.DeviceCode, error) {
+	const (
+		attempts = 3
+		// maxWait bounds one wait: a longer retry-after is passed on as
+		// the error rather than waited out before any code is shown.
+		maxWait = 2 * time.Minute
+	)
 	wait := 2 * time.Second
 	for i := 1; ; i++ {
 		dc, err := c.StartDeviceFlow(ctx, id.ClientID, id.Org, id.Service)
 		if err == nil {
 			return dc, nil
+		}
+		if authos.Permanent(err) {
+			return authos.DeviceCode{}, err
 		}
 		var apiErr *authos.APIError
 		isAPI := errors.As(err, &apiErr)
@@ -70,12 +79,13 @@ func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock au
 		if !retryable {
 			return authos.DeviceCode{}, authos.Explain(apiErr)
 		}
-		if i == attempts || ctx.Err() != nil {
+		if isAPI && apiErr.RetryAfter > 0 {
+			wait = max(wait, apiErr.RetryAfter+authos.RetryAfterMargin)
+		}
+		if i == attempts || ctx.Err() != nil || wait > maxWait {
 			return authos.DeviceCode{}, err
 		}
-		if isAPI && apiErr.RetryAfter > wait {
-			wait = min(apiErr.RetryAfter, time.Minute)
-		}
+		onEvent(authos.Event{Kind: authos.EventRetrying, Interval: wait, Err: err})
 		if err := clock.Sleep(ctx, wait); err != nil {
 			return authos.DeviceCode{}, err
 		}

@@ -41,6 +41,8 @@ type Token struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
+	// ServerDate is the answer's Date header (zero when absent), for clock-skew messages.
+	ServerDate time.Time `json:"-"`
 }
 
 // Client calls one AuthOS server.

@@ -316,7 +316,7 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	}
 	if cred.CacheErr != nil {
 		// The helper's warning said why; login exists to cache, so it failed.
-		return fmt.Errorf("signed in to %s as %s, but nothing was stored (see the warning above); the next command signs in again", id, who)
+		return fmt.Errorf("signed in to %s as %s, but nothing was stored (see the warning above)", id, who)
 	}
 	backend, _ := a.keys.Backend()
 	fmt.Fprintf(env.Stderr, "authos: signed in to %s as %s; token cached (%s keyring), used until %s\n",

@@ -108,3 +108,18 @@ func BenchmarkToken(b *testing.B) {
 		}
 	})
 }
+
+// TestHostPrompterNotices: the helper's notices reach the host as a
+// message (and the helper finds the method).
+func TestHostPrompterNotices(t *testing.T) {
+	var got []tokenplugin.Prompt
+	var p helper.Prompter = hostPrompter{id: helper.Identity{Org: "acme"}, send: func(pr tokenplugin.Prompt) { got = append(got, pr) }}
+	n, ok := p.(helper.Noticer)
+	if !ok {
+		t.Fatal("hostPrompter is no helper.Noticer")
+	}
+	n.Notice("warning: the token could not be cached")
+	if len(got) != 1 || got[0].Message != "warning: the token could not be cached" || got[0].Kind == tokenplugin.PromptCode || got[0].Identity.Org != "acme" {
+		t.Fatalf("host got %+v", got)
+	}
+}

@@ -216,7 +216,7 @@ func (h *Helper) cached(id Identity) (Credential, bool, error) {
 	return c, ok, err
 }
 
-// lookup is cached that also says why an entry that exists could not be
+// lookup is cached, and also says why an entry that exists could not be
 // used (an error wrapping cache.ErrCorrupt), for the next sign-in to explain.
 func (h *Helper) lookup(id Identity) (c Credential, ok bool, corrupt, err error) {
 	e, err := h.get(id.Key())

@@ -314,6 +314,10 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	if who == "" {
 		who = cred.Subject
 	}
+	if cred.CacheErr != nil {
+		// The helper's warning said why; login exists to cache, so it failed.
+		return fmt.Errorf("signed in to %s as %s, but nothing was stored (see the warning above)", id, who)
+	}
 	backend, _ := a.keys.Backend()
 	fmt.Fprintf(env.Stderr, "authos: signed in to %s as %s; token cached (%s keyring), used until %s\n",
 		id, who, backend, cred.ExpiresAt.Local().Format("2006-01-02 15:04"))

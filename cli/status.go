@@ -144,7 +144,7 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 	return firstErr
 }
 
-// logout revokes the session at the server, then deletes the entry (see
+// logout deletes the entry, then ends the session at the server (see
 // helper.SignOut), and says which of the two happened.
 func (a *app) logout(ctx context.Context, name, label string) error {
 	caBundle := ""

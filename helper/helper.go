@@ -5,12 +5,16 @@ package helper
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/internal/redact"
 )
 
 // DefaultMargin is how long before expiry a token stops being served.
@@ -78,6 +82,32 @@ type Credential struct {
 	Email     string
 	// FromCache is false when this call ran a login.
 	FromCache bool
+	// CacheErr, after a login, says why its token could not be stored; the
+	// token is still good for this caller, and the person has been told
+	// through the prompt (Noticer). Nil when stored or served from the cache.
+	CacheErr error
+}
+
+// Noticer is an optional Prompter method for lines outside the device flow:
+// why a sign-in is needed, or that its token could not be cached.
+// Prompters without it do not show them.
+type Noticer interface {
+	Notice(line string)
+}
+
+// Notice writes line for the person. (It sits here, not in prompt.go, to
+// keep this change apart from the prompt's; it is called outside
+// ShowCode…Finish, so no live line needs clearing.)
+func (p *TextPrompter) Notice(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.W, "authos: %s\n", line)
+}
+
+func notice(p Prompter, line string) {
+	if n, ok := p.(Noticer); ok {
+		n.Notice(redact.String(line))
+	}
 }
 
 // LoginRequiredError is a miss where nobody can see a prompt.
@@ -111,10 +141,13 @@ func (h *Helper) margin(e cache.Entry) time.Duration {
 // no network call.
 func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	name := req.Identity.Key()
+	var unreadable error // why the cached entry could not be used, if corrupt
 	if !req.Force {
-		if c, ok, err := h.cached(req.Identity); ok || err != nil {
+		c, ok, corrupt, err := h.lookup(req.Identity)
+		if ok || err != nil {
 			return c, err
 		}
+		unreadable = corrupt
 	}
 	if req.NonInteractive {
 		return Credential{}, &LoginRequiredError{Identity: req.Identity}
@@ -125,24 +158,34 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 		return Credential{}, err
 	}
 	defer unlock()
-	if waited {
-		// Another process ran a login while we waited: use its result, or
-		// share its failure rather than prompting the person again.
-		if c, ok, err := h.cached(req.Identity); ok || err != nil {
+	if waited || !req.Force {
+		// Look again under the lock: another process may have just signed
+		// in (we waited for it, or it finished before we took the lock).
+		c, ok, corrupt, err := h.lookup(req.Identity)
+		if ok || err != nil {
 			return c, err
 		}
+		unreadable = corrupt
+	}
+	if waited {
+		// Share the failure of the login we waited for rather than
+		// prompting the person again.
 		if msg, failed := h.Locks.LastFailure(name, started); failed {
 			return Credential{}, fmt.Errorf("the sign-in another process ran for %s failed: %s", req.Identity, msg)
 		}
-	} else if !req.Force {
-		if c, ok, err := h.cached(req.Identity); ok || err != nil {
-			return c, err
-		}
 	}
+	// Before anyone is asked to sign in: a store that cannot keep the token
+	// would throw away the person's work.
 	if err := h.Cache.Ready(); err != nil {
 		return Credential{}, err
 	}
+	if unreadable != nil {
+		notice(req.Prompt, fmt.Sprintf("the cached token for %s could not be read (%s); signing in again", req.Identity, corruptReason(unreadable)))
+	}
 	tok, err := h.Login(ctx, req.Identity, req.Prompt)
+	if err == nil {
+		err = checkToken(req.Identity, tok, h.now())
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			h.Locks.Failed(name, h.now(), err)
@@ -150,12 +193,18 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 		return Credential{}, err
 	}
 	e := h.entry(req.Identity, tok)
-	if err := h.Cache.Put(name, e); err != nil {
-		return Credential{}, fmt.Errorf("storing the token: %w", err)
-	}
-	h.Locks.Succeeded(name)
 	c := h.credential(req.Identity, e)
 	c.FromCache = false
+	if err := h.Cache.Put(name, e); err != nil {
+		// The person approved this sign-in: the caller still gets its token.
+		// Waiters cannot (it is not cached), so they share this as a failure.
+		c.CacheErr = fmt.Errorf("storing the token: %w", err)
+		h.Locks.Failed(name, h.now(), fmt.Errorf("its token could not be cached: %w", err))
+		notice(req.Prompt, fmt.Sprintf("warning: the token for %s could not be cached (%s), so the next request signs in again",
+			req.Identity, strings.Join(strings.Fields(err.Error()), " ")))
+		return c, nil
+	}
+	h.Locks.Succeeded(name)
 	return c, nil
 }
 
@@ -163,18 +212,143 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 func (h *Helper) Cached(id Identity) (Credential, bool, error) { return h.cached(id) }
 
 func (h *Helper) cached(id Identity) (Credential, bool, error) {
-	e, err := h.Cache.Get(id.Key())
+	c, ok, _, err := h.lookup(id)
+	return c, ok, err
+}
+
+// lookup is cached, and also says why an entry that exists could not be
+// used (an error wrapping cache.ErrCorrupt), for the next sign-in to explain.
+func (h *Helper) lookup(id Identity) (c Credential, ok bool, corrupt, err error) {
+	e, err := h.get(id.Key())
 	switch {
-	case errors.Is(err, cache.ErrMiss), errors.Is(err, cache.ErrCorrupt):
-		return Credential{}, false, nil // a corrupt entry is replaced by the next login
+	case errors.Is(err, cache.ErrMiss):
+		return Credential{}, false, nil, nil
+	case errors.Is(err, cache.ErrCorrupt):
+		return Credential{}, false, err, nil // replaced by the next login
 	case err != nil:
-		return Credential{}, false, err
+		return Credential{}, false, nil, err
 	}
-	c := h.credential(id, e)
+	c = h.credential(id, e)
 	if !h.now().Before(c.ExpiresAt) {
-		return Credential{}, false, nil
+		return Credential{}, false, nil, nil
 	}
-	return c, true, nil
+	return c, true, nil, nil
+}
+
+// get reads an entry; one whose token is not a well-formed JWT (written by
+// an older version, or tampered with) is corrupt: never served.
+func (h *Helper) get(name string) (cache.Entry, error) {
+	e, err := h.Cache.Get(name)
+	if err != nil {
+		return e, err
+	}
+	if err := checkShape(e.AccessToken); err != nil {
+		return cache.Entry{}, fmt.Errorf("%w: it holds no well-formed token (%v)", cache.ErrCorrupt, err)
+	}
+	return e, nil
+}
+
+// corruptReason is the part of a cache.ErrCorrupt error after its own text.
+func corruptReason(err error) string {
+	msg := err.Error()
+	if r, ok := strings.CutPrefix(msg, cache.ErrCorrupt.Error()+": "); ok {
+		return r
+	}
+	if msg == cache.ErrCorrupt.Error() {
+		return "damaged"
+	}
+	return msg
+}
+
+// maxTokenLen bounds an access token: AuthOS's are about 1 KiB, and HTTP
+// servers refuse headers much larger than this anyway.
+const maxTokenLen = 16 << 10
+
+// checkShape accepts exactly three non-empty base64url parts joined by dots
+// and nothing else: no padding, whitespace, CR, LF or escape sequence can
+// reach a client's header, a protocol line or a terminal. It names no byte
+// of the token, only offsets.
+func checkShape(tok string) error {
+	if tok == "" {
+		return errors.New("it is empty")
+	}
+	if len(tok) > maxTokenLen {
+		return fmt.Errorf("it is %d bytes long, more than %d", len(tok), maxTokenLen)
+	}
+	parts, partLen := 1, 0
+	for i := 0; i < len(tok); i++ {
+		switch c := tok[i]; {
+		case c == '.':
+			if partLen == 0 {
+				return errors.New("it has an empty part")
+			}
+			parts, partLen = parts+1, 0
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+			partLen++
+		default:
+			return fmt.Errorf("byte %d is 0x%02x, not base64url", i, c)
+		}
+	}
+	if partLen == 0 {
+		return errors.New("it has an empty part")
+	}
+	if parts != 3 {
+		return fmt.Errorf("it has %d parts, not 3", parts)
+	}
+	return nil
+}
+
+// maxSkew is how far the server's Date may be from our clock before an
+// expired token is blamed on a clock.
+const maxSkew = 60 * time.Second
+
+// checkToken is the one check every token from a login passes before it is
+// stored or handed out: a well-formed JWT with a JSON header and payload,
+// not already expired by our clock.
+func checkToken(id Identity, tok authos.Token, now time.Time) error {
+	bad := func(why string) error {
+		return fmt.Errorf("the sign-in to %s returned an unusable access token: %s; nothing was stored", id, why)
+	}
+	if err := checkShape(tok.AccessToken); err != nil {
+		return bad("it is not a well-formed JWT (" + err.Error() + ")")
+	}
+	head, _, _ := strings.Cut(tok.AccessToken, ".")
+	if raw, err := base64.RawURLEncoding.DecodeString(head); err != nil || !json.Valid(raw) {
+		return bad("it is not a well-formed JWT (its header is not base64url JSON)")
+	}
+	claims, err := authos.ParseClaims(tok.AccessToken)
+	if err != nil {
+		return bad("it is not a well-formed JWT (" + strings.TrimPrefix(err.Error(), "access token ") + ")")
+	}
+	exp := claims.ExpiresAt()
+	if exp.IsZero() || exp.After(now) {
+		return nil
+	}
+	why := fmt.Sprintf("it expired at %s, %s ago by this machine's clock", exp.UTC().Format("2006-01-02 15:04:05 UTC"), roughDuration(now.Sub(exp)))
+	if !tok.ServerDate.IsZero() {
+		switch skew := tok.ServerDate.Sub(now); {
+		case skew > maxSkew:
+			why += fmt.Sprintf("; the server's clock is %s ahead of this machine's; fix the clock", roughDuration(skew))
+		case skew < -maxSkew:
+			why += fmt.Sprintf("; the server's clock is %s behind this machine's; fix the clock", roughDuration(-skew))
+		}
+	}
+	return bad(why)
+}
+
+// roughDuration is d for a person: "2h", "1h30m", "5m", "40s".
+func roughDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		d = d.Round(time.Minute)
+		if m := int(d.Minutes()) % 60; m != 0 {
+			return fmt.Sprintf("%dh%dm", int(d.Hours()), m)
+		}
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d.Round(time.Minute).Minutes()))
+	}
+	return fmt.Sprintf("%ds", int(d.Round(time.Second).Seconds()))
 }
 
 // credential hands out e. Its expiry is the real expiry minus the margin,
@@ -224,27 +398,35 @@ func (h *Helper) Evict(id Identity) error { return h.Cache.Delete(id.Key()) }
 type SignOutResult struct {
 	// Found is false when nothing was cached under the name.
 	Found bool
-	// Identity is the cached entry's identity.
+	// Identity is the cached entry's identity (zero for an unreadable entry).
 	Identity Identity
 	// Revoked says the server ended the session (or it had already ended).
 	Revoked bool
 	// RevokeErr says why the session could not be ended at the server; the
-	// local copy is deleted anyway. Nil when the token had already expired.
+	// local copy is gone anyway. Nil when the token had already expired.
 	RevokeErr error
 	// ExpiresAt is when the token stops working at the server.
 	ExpiresAt time.Time
 }
 
-// SignOut ends the session of the token cached under name at the server
-// (if it has not expired), then deletes the entry: an unreachable server
-// does not keep the local copy alive. caBundle is the identity's CA bundle.
+// SignOut forgets the token cached under name, then ends its session at the
+// server (if it has not expired), holding the token in memory between the
+// two. That order means no step can fail, or be killed, leaving a token
+// that is revoked at the server but still served from here. If the local
+// delete fails, the session is not ended: SignOut returns the error and the
+// cached token stays one that works. An unreachable server does not keep
+// the local copy alive. caBundle is the identity's CA bundle.
 func (h *Helper) SignOut(ctx context.Context, name, caBundle string) (SignOutResult, error) {
-	e, err := h.Cache.Get(name)
+	e, err := h.get(name)
 	switch {
 	case errors.Is(err, cache.ErrMiss):
 		return SignOutResult{}, nil
 	case errors.Is(err, cache.ErrCorrupt):
-		return SignOutResult{Found: true}, h.Cache.Delete(name)
+		// Nothing usable to revoke; its server is unknown.
+		if err := h.Cache.Delete(name); err != nil {
+			return SignOutResult{Found: true}, fmt.Errorf("forgetting the unreadable cached token: %w", err)
+		}
+		return SignOutResult{Found: true}, nil
 	case err != nil:
 		return SignOutResult{}, err
 	}
@@ -253,9 +435,12 @@ func (h *Helper) SignOut(ctx context.Context, name, caBundle string) (SignOutRes
 		Identity:  Identity{Server: e.Server, Org: e.Org, Service: e.Service, ClientID: e.ClientID, CABundle: caBundle},
 		ExpiresAt: e.ExpiresAt,
 	}
+	if err := h.Cache.Delete(name); err != nil {
+		return r, fmt.Errorf("could not forget the cached token for %s (%w); the session was not ended, so that token still works; fix the cache folder and log out again", r.Identity, err)
+	}
 	if e.ExpiresAt.After(h.now()) && h.Revoke != nil {
 		r.RevokeErr = h.Revoke(ctx, r.Identity, e.AccessToken)
 		r.Revoked = r.RevokeErr == nil
 	}
-	return r, h.Cache.Delete(name)
+	return r, nil
 }

@@ -2,6 +2,7 @@ package helper
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"sync"
@@ -17,12 +18,23 @@ type memCache struct {
 	mu      sync.Mutex
 	entries map[string]cache.Entry
 	corrupt map[string]bool
+	// corruptErr, when set, is what a corrupt entry's Get returns.
+	corruptErr error
+	// Failures to inject.
+	readyErr, putErr, deleteErr error
+}
+
+func newMemCache() *memCache {
+	return &memCache{entries: map[string]cache.Entry{}, corrupt: map[string]bool{}}
 }
 
 func (m *memCache) Get(n string) (cache.Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.corrupt[n] {
+		if m.corruptErr != nil {
+			return cache.Entry{}, m.corruptErr
+		}
 		return cache.Entry{}, cache.ErrCorrupt
 	}
 	e, ok := m.entries[n]
@@ -34,14 +46,20 @@ func (m *memCache) Get(n string) (cache.Entry, error) {
 func (m *memCache) Put(n string, e cache.Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.putErr != nil {
+		return m.putErr
+	}
 	delete(m.corrupt, n)
 	m.entries[n] = e
 	return nil
 }
-func (m *memCache) Ready() error { return nil }
+func (m *memCache) Ready() error { return m.readyErr }
 func (m *memCache) Delete(n string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.deleteErr != nil {
+		return m.deleteErr
+	}
 	delete(m.entries, n)
 	delete(m.corrupt, n)
 	return nil
@@ -64,9 +82,21 @@ func (w waitSignal) Waiting(Identity) { close(w.ch) }
 
 var id = Identity{Server: "https://sso.example", Org: "acme", Service: "cli", ClientID: "acme-cli"}
 
+// testJWT is an unsigned JWT-shaped token with the given JSON claims.
+func testJWT(claims string) string {
+	b := base64.RawURLEncoding.EncodeToString
+	return b([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + b([]byte(claims)) + "." + b([]byte("signature"))
+}
+
+// Tokens without exp (their expiry comes from expires_in).
+var (
+	cachedTok = testJWT(`{"sub":"cached"}`)
+	newTok    = testJWT(`{"sub":"new"}`)
+)
+
 func TestToken(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	fresh := cache.Entry{AccessToken: "cached", TokenType: "Bearer", ObtainedAt: now.Add(-time.Hour), ExpiresAt: now.Add(23 * time.Hour)}
+	fresh := cache.Entry{AccessToken: cachedTok, TokenType: "Bearer", ObtainedAt: now.Add(-time.Hour), ExpiresAt: now.Add(23 * time.Hour)}
 	nearEnd := fresh
 	nearEnd.ExpiresAt = now.Add(4 * time.Minute) // inside the 5 min margin
 	tests := []struct {
@@ -79,13 +109,13 @@ func TestToken(t *testing.T) {
 		wantLogins int
 		wantErr    string
 	}{
-		{name: "hit", entry: &fresh, wantToken: "cached"},
-		{name: "miss logs in", wantToken: "new", wantLogins: 1},
-		{name: "inside the margin logs in", entry: &nearEnd, wantToken: "new", wantLogins: 1},
-		{name: "corrupt entry is a miss", entry: &fresh, corrupt: true, wantToken: "new", wantLogins: 1},
-		{name: "force logs in despite a hit", entry: &fresh, req: Request{Force: true}, wantToken: "new", wantLogins: 1},
+		{name: "hit", entry: &fresh, wantToken: cachedTok},
+		{name: "miss logs in", wantToken: newTok, wantLogins: 1},
+		{name: "inside the margin logs in", entry: &nearEnd, wantToken: newTok, wantLogins: 1},
+		{name: "corrupt entry is a miss", entry: &fresh, corrupt: true, wantToken: newTok, wantLogins: 1},
+		{name: "force logs in despite a hit", entry: &fresh, req: Request{Force: true}, wantToken: newTok, wantLogins: 1},
 		{name: "non-interactive miss fails with the fix", req: Request{NonInteractive: true}, wantErr: "run: authos-credential-helper login --server https://sso.example"},
-		{name: "non-interactive hit is served", entry: &fresh, req: Request{NonInteractive: true}, wantToken: "cached"},
+		{name: "non-interactive hit is served", entry: &fresh, req: Request{NonInteractive: true}, wantToken: cachedTok},
 		{name: "login failure", loginErr: errors.New("denied"), wantErr: "denied", wantLogins: 1},
 	}
 	for _, tc := range tests {
@@ -101,7 +131,7 @@ func TestToken(t *testing.T) {
 			h := &Helper{Cache: c, Locks: FileLocker{Dir: t.TempDir()}, Now: func() time.Time { return now },
 				Login: func(context.Context, Identity, Prompter) (authos.Token, error) {
 					logins++
-					return authos.Token{AccessToken: "new", TokenType: "Bearer", ExpiresIn: 3600}, tc.loginErr
+					return authos.Token{AccessToken: newTok, TokenType: "Bearer", ExpiresIn: 3600}, tc.loginErr
 				}}
 			req := tc.req
 			req.Identity, req.Prompt = id, nopPrompt{}
@@ -116,9 +146,9 @@ func TestToken(t *testing.T) {
 			if logins != tc.wantLogins {
 				t.Errorf("logins = %d, want %d", logins, tc.wantLogins)
 			}
-			if tc.wantToken == "new" {
+			if tc.wantToken == newTok {
 				e := c.entries[id.Key()]
-				if e.AccessToken != "new" || !e.ExpiresAt.Equal(now.Add(time.Hour)) {
+				if e.AccessToken != newTok || !e.ExpiresAt.Equal(now.Add(time.Hour)) {
 					t.Errorf("stored %+v", e)
 				}
 				if !cred.ExpiresAt.Equal(now.Add(55 * time.Minute)) {
@@ -133,7 +163,7 @@ func TestToken(t *testing.T) {
 // is served only while its handed-out (whole-second) expiry is still ahead.
 func TestServedExpiryIsAWholeSecondInTheFuture(t *testing.T) {
 	obtained := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	e := cache.Entry{AccessToken: "t", ObtainedAt: obtained, ExpiresAt: obtained.Add(time.Hour + 700*time.Millisecond)}
+	e := cache.Entry{AccessToken: cachedTok, ObtainedAt: obtained, ExpiresAt: obtained.Add(time.Hour + 700*time.Millisecond)}
 	c := &memCache{entries: map[string]cache.Entry{id.Key(): e}, corrupt: map[string]bool{}}
 	for _, offset := range []time.Duration{0, 30 * time.Minute, 54*time.Minute + 59*time.Second, 55*time.Minute + 300*time.Millisecond, 55*time.Minute + 800*time.Millisecond} {
 		now := obtained.Add(offset)
@@ -182,7 +212,7 @@ func TestWaiterSharesTheLeadersFailure(t *testing.T) {
 	logins := 0
 	h := &Helper{Cache: c, Locks: locks, Login: func(context.Context, Identity, Prompter) (authos.Token, error) {
 		logins++
-		return authos.Token{AccessToken: "x", ExpiresIn: 60}, nil
+		return authos.Token{AccessToken: newTok, ExpiresIn: 60}, nil
 	}}
 	done := make(chan error)
 	blocked := waitSignal{ch: make(chan struct{})}
@@ -307,7 +337,7 @@ func TestSignOut(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	id := Identity{Server: "https://sso.example", Org: "acme", Service: "cli", ClientID: "acme-cli"}
 	live := cache.Entry{Server: id.Server, Org: id.Org, Service: id.Service, ClientID: id.ClientID,
-		AccessToken: "tok", ExpiresAt: now.Add(time.Hour)}
+		AccessToken: cachedTok, ExpiresAt: now.Add(time.Hour)}
 	expired := live
 	expired.ExpiresAt = now.Add(-time.Minute)
 	down := errors.New("connection refused")
@@ -338,7 +368,7 @@ func TestSignOut(t *testing.T) {
 			h := &Helper{Cache: c, Now: func() time.Time { return now },
 				Revoke: func(_ context.Context, got Identity, token string) error {
 					calls++
-					if got.Key() != id.Key() || got.CABundle != "/ca.pem" || token != "tok" {
+					if got.Key() != id.Key() || got.CABundle != "/ca.pem" || token != cachedTok {
 						t.Errorf("Revoke(%v, %q)", got, token)
 					}
 					return tt.revokeErr

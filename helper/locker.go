@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/internal/redact"
 )
 
 // FileLocker is a Locker on OS file locks in one private folder. The kernel
@@ -51,11 +52,15 @@ func (l FileLocker) Lock(ctx context.Context, name string, waiting func()) (func
 	}
 }
 
-// The failure marker holds "unix-nanos message"; it says nothing secret.
+// The failure marker holds "unix-nanos message" in plain text, outside the
+// sealed store.
 func (l FileLocker) marker(name string) string { return filepath.Join(l.Dir, name+".failed") }
 
+// Failed writes the marker. The message gets the redaction stderr gets
+// (one line, anything JWT-shaped replaced by a fingerprint): errors can
+// quote a server's answer, and a token there must not land on disk.
 func (l FileLocker) Failed(name string, at time.Time, err error) {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := redact.String(strings.Join(strings.Fields(err.Error()), " "))
 	os.WriteFile(l.marker(name), []byte(fmt.Sprintf("%d %s", at.UnixNano(), msg)), 0o600)
 }
 

@@ -179,3 +179,10 @@ func (h hostPrompter) Waiting(id helper.Identity) {
 }
 
 func (hostPrompter) Finish(error) {}
+
+// Notice (helper.Noticer) sends a line that is not a step of the flow (why a
+// sign-in is needed, a token that could not be cached) as a Prompt of no
+// kind: the wire has none for it, and hosts show Message.
+func (h hostPrompter) Notice(line string) {
+	h.send(tokenplugin.Prompt{Identity: identityOut(h.id), Message: line})
+}

@@ -17,6 +17,9 @@ import (
 	"github.com/authos/authos-credential-helper/tokenplugin"
 )
 
+// cachedToken is JWT-shaped: the helper serves nothing else.
+const cachedToken = "e30.eyJzdWIiOiJ1MSJ9.c2ln"
+
 // cachedWorld is a config with profile "acme" and a valid token cached for
 // it, on the file backend (no OS keyring needed) with the default kernel
 // keyring copy of the data key, as on a desktop.
@@ -41,7 +44,7 @@ func cachedWorld(t testing.TB) (*Service, string) {
 	id := helper.FromProfile("acme", p.Config.Profiles["acme"])
 	now := time.Now()
 	if err := p.Store.Put(id.Key(), cache.Entry{Server: id.Server, Org: id.Org, Service: id.Service, ClientID: id.ClientID,
-		AccessToken: "tok", TokenType: "Bearer", ObtainedAt: now, ExpiresAt: now.Add(time.Hour), Email: "a@acme.example"}); err != nil {
+		AccessToken: cachedToken, TokenType: "Bearer", ObtainedAt: now, ExpiresAt: now.Add(time.Hour), Email: "a@acme.example"}); err != nil {
 		t.Fatal(err)
 	}
 	return s, paths.ConfigFile
@@ -51,18 +54,18 @@ func TestTokenStatusAndConfigReload(t *testing.T) {
 	s, cfgFile := cachedWorld(t)
 	ctx := context.Background()
 	tok, err := s.Token(ctx, tokenplugin.TokenRequest{Identity: tokenplugin.Identity{Profile: "acme"}}, nil)
-	if err != nil || tok.AccessToken != "tok" || !tok.FromCache || tok.Identity.Org != "acme" || tok.Identity.Profile != "acme" {
+	if err != nil || tok.AccessToken != cachedToken || !tok.FromCache || tok.Identity.Org != "acme" || tok.Identity.Profile != "acme" {
 		t.Fatalf("Token = %+v, %v", tok, err)
 	}
 	explicit := tokenplugin.Identity{Server: "https://sso.acme.example", Org: "acme", Service: "cli", ClientID: "acme-cli"}
-	if tok, err := s.Token(ctx, tokenplugin.TokenRequest{Identity: explicit}, nil); err != nil || tok.AccessToken != "tok" {
+	if tok, err := s.Token(ctx, tokenplugin.TokenRequest{Identity: explicit}, nil); err != nil || tok.AccessToken != cachedToken {
 		t.Fatalf("Token for the explicit identity = %+v, %v", tok, err)
 	}
 	st, err := s.Status(ctx, tokenplugin.Identity{Profile: "acme"}, false)
 	if err != nil || !st.Cached || !st.Valid || st.AccessToken != "" || st.Email != "a@acme.example" {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
-	if st, _ := s.Status(ctx, tokenplugin.Identity{Profile: "acme"}, true); st.AccessToken != "tok" {
+	if st, _ := s.Status(ctx, tokenplugin.Identity{Profile: "acme"}, true); st.AccessToken != cachedToken {
 		t.Fatalf("Status with the token = %+v", st)
 	}
 	// A profile added while the plugin runs is seen by the next call.
@@ -104,4 +107,19 @@ func BenchmarkToken(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestHostPrompterNotices: the helper's notices reach the host as a
+// message (and the helper finds the method).
+func TestHostPrompterNotices(t *testing.T) {
+	var got []tokenplugin.Prompt
+	var p helper.Prompter = hostPrompter{id: helper.Identity{Org: "acme"}, send: func(pr tokenplugin.Prompt) { got = append(got, pr) }}
+	n, ok := p.(helper.Noticer)
+	if !ok {
+		t.Fatal("hostPrompter is no helper.Noticer")
+	}
+	n.Notice("warning: the token could not be cached")
+	if len(got) != 1 || got[0].Message != "warning: the token could not be cached" || got[0].Kind == tokenplugin.PromptCode || got[0].Identity.Org != "acme" {
+		t.Fatalf("host got %+v", got)
+	}
 }

@@ -24,6 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authos/authos-credential-helper/authos"
 )
 
 // Handler serves /activate, /activate/success and /activate/mfa-challenge.
@@ -42,7 +44,9 @@ func New(server string, client *http.Client) (*Handler, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 15 * time.Second}
 	}
-	return &Handler{server: strings.TrimSuffix(server, "/"), client: client}, nil
+	// The pages post user codes, MFA codes and pre-auth tokens: the same
+	// redirect rule as the helper's own requests.
+	return &Handler{server: strings.TrimSuffix(server, "/"), client: authos.Guard(client)}, nil
 }
 
 const csrfCookie = "authos_activation_csrf"

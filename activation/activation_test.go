@@ -1,6 +1,7 @@
 package activation
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -131,5 +132,40 @@ func TestEveryFormNeedsItsCSRFToken(t *testing.T) {
 	c := rec.Result().Cookies()
 	if len(c) != 1 || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || !strings.Contains(rec.Body.String(), `value="`+c[0].Value+`"`) {
 		t.Fatalf("cookies %+v", c)
+	}
+}
+
+// TestRedirectsFollowTheHelpersRule: a code, an MFA code or a pre-auth token
+// posted by the pages never follows a redirect to another server.
+func TestRedirectsFollowTheHelpersRule(t *testing.T) {
+	var elsewhere []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		elsewhere = append(elsewhere, r.URL.Path+" "+string(b))
+		jsonAnswer(200, `{"success":true}`)(w)
+	}))
+	defer other.Close()
+	authos := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer authos.Close()
+	h, err := New(authos.URL, &http.Client{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/activate", url.Values{"user_code": {"ABCD-EFGH"}}},
+		{"/activate/mfa-challenge", url.Values{"preauth_token": {"pre"}, "device_code_id": {"row"}, "code": {"123456"}}},
+	} {
+		rec := post(h, tt.path, tt.form)
+		if rec.Code != http.StatusBadGateway {
+			t.Errorf("%s: status %d, want 502 (the redirect refused)", tt.path, rec.Code)
+		}
+	}
+	if len(elsewhere) != 0 {
+		t.Fatalf("the other server received %q", elsewhere)
 	}
 }

@@ -242,12 +242,15 @@ func (c *Client) do(ctx context.Context, method, route string, body io.Reader, b
 	return resp.Header, nil
 }
 
-// httpClient is c.HTTP (or the default client) with the redirect rule in
-// front of its own CheckRedirect: the rule holds however the client was built.
-func (c *Client) httpClient() *http.Client {
-	hc := http.DefaultClient
-	if c.HTTP != nil {
-		hc = c.HTTP
+// httpClient is c.HTTP (or the default client) under the redirect rule.
+func (c *Client) httpClient() *http.Client { return Guard(c.HTTP) }
+
+// Guard returns a copy of hc (nil: http.DefaultClient) with the redirect
+// rule in front of its own CheckRedirect, so the rule holds however a client
+// was built. Everything that talks to AuthOS sends its requests through it.
+func Guard(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
 	}
 	own := *hc
 	next := hc.CheckRedirect

@@ -17,7 +17,7 @@ func TestStrip(t *testing.T) {
 		{"\x1b]52;c;ZWNobyBwd25lZA==\x07x", "x"},                 // OSC 52 clipboard write
 		{"\x1b]8;;https://evil\x1b\\link\x1b]8;;\x1b\\", "link"}, // hyperlink, ST-terminated
 		{"\x1bP+q544e\x1b\\ok", "ok"},                            // DCS
-		{"\x1b_apc\u009cok", "ok"},                                 // APC ended by 8-bit ST
+		{"\x1b_apc\u009cok", "ok"},                               // APC ended by 8-bit ST
 		{"\x1b]0;never ends", ""},                                // unterminated string eats the rest, as the terminal would
 		{"\x1b]0;cancelled\x18ok", "ok"},                         // CAN cancels
 		{"\x1b]0;x\x1b[2Jok", "ok"},                              // an ESC ends the string and starts its own sequence

@@ -3,11 +3,19 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // The server's strings reach the person's terminal only without control
@@ -197,4 +205,115 @@ func TestTerminalServerErrorMessages(t *testing.T) {
 			}
 		}
 	})
+}
+
+// onPTY runs the helper with a new pseudo-terminal as its controlling
+// terminal, stdin and stderr (the foreground of its own session), stdout
+// kept apart, and a fake xdg-open that records its arguments in opened.
+// Typing writes to the terminal; screen is everything the terminal showed.
+type ptyProc struct {
+	*proc
+	master *os.File
+	screen syncBuffer
+	opened string
+}
+
+func (s *sandbox) onPTY(t *testing.T, args ...string) *ptyProc {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bindir := t.TempDir()
+	p := &ptyProc{proc: &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}, master: master,
+		opened: filepath.Join(bindir, "opened")}
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + p.opened + ".tmp && mv " + p.opened + ".tmp " + p.opened + "\n"
+	if err := os.WriteFile(filepath.Join(bindir, "xdg-open"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Env = append(s.environ(), "DISPLAY=:0", "PATH="+bindir+string(os.PathListSeparator)+s.env["PATH"])
+	p.cmd.Stdin, p.cmd.Stderr, p.cmd.Stdout = slave, slave, &p.stdout
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	go io.Copy(&p.screen, master) // ends with EIO once the helper is gone
+	go func() {
+		err := p.cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			p.code = ee.ExitCode()
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+// The offer to open the browser (and the QR code) is made only for a link
+// that may be opened, and Enter then hands exactly that link to xdg-open;
+// for anything else the terminal shows the address escaped with a warning,
+// and Enter opens nothing.
+func TestTerminalBrowserOpensOnlyAcceptableLinks(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, uri string // BASE is the dev server's URL
+		open      bool
+	}{
+		{"the dev server's loopback page", "BASE/activate", true},
+		{"file", "file:///etc/passwd", false},
+		{"javascript", "javascript:alert(document.cookie)", false},
+		{"plain http elsewhere", "http://sso.acme.example/activate", false},
+		{"an OSC 52 in an https link", "https://sso.acme.example/activate" + osc52, false},
+		{"an option", "--help", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := startDevServer(t)
+			s := newSandbox(t, d.URL)
+			dc, uc := realDeviceCode(t, d)
+			uri := strings.ReplaceAll(tt.uri, "BASE", d.URL)
+			deviceCodeFault(t, d, dc, uc, uri)
+			p := s.onPTY(t, "token")
+			waitFor(t, "the prompt", 20*time.Second, func() bool { return strings.Contains(p.screen.String(), "The code expires") })
+			waitFor(t, "the end of the prompt", 5*time.Second, func() bool { return strings.Contains(p.screen.String(), "left") })
+			if _, err := p.master.Write([]byte("\r")); err != nil {
+				t.Fatal(err)
+			}
+			if tt.open {
+				waitFor(t, "xdg-open", 10*time.Second, func() bool { _, err := os.Stat(p.opened); return err == nil })
+			}
+			d.control(t, "approve", uc, "alice@acme.example")
+			if code := p.wait(t); code != 0 {
+				t.Fatalf("token exited %d: %q", code, p.screen.String())
+			}
+			screen := p.screen.String()
+			offered := strings.Contains(screen, "Press Enter to open it in your browser")
+			qr := strings.Contains(screen, "scan this with a phone")
+			if offered != tt.open || qr != tt.open || strings.Contains(screen, "will not be opened") == tt.open {
+				t.Errorf("offer %v, QR code %v, want %v:\n%s", offered, qr, tt.open, screen)
+			}
+			got, err := os.ReadFile(p.opened)
+			if tt.open && string(got) != uri+"\n" || !tt.open && err == nil {
+				t.Errorf("xdg-open got %q (%v)", got, err)
+			}
+			// The prompt's own line clearing and the QR code's colours are
+			// the only sequences; the pty turns "\n" into "\r\n".
+			own := strings.NewReplacer("\r\x1b[K", "", "\x1b[30;47m", "", "\x1b[0m", "", "\r", "")
+			assertTerminalSafe(t, "the terminal", own.Replace(screen))
+		})
+	}
 }

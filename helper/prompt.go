@@ -87,7 +87,7 @@ func CheckUserCode(code string) error {
 	if bad == "" {
 		return nil
 	}
-	return fmt.Errorf("the server sent a user code that cannot be shown and typed safely (%s: %s); nothing was shown", bad, shorten(termsafe.Quote(code)))
+	return fmt.Errorf("the server sent a user code that cannot be shown and typed safely (%s: %s); not signing in", bad, shorten(termsafe.Quote(code)))
 }
 
 // usualUserCode reports whether code has AuthOS's shape, XXXX-XXXX.
@@ -124,7 +124,7 @@ func Display(uri, code string) CodeDisplay {
 	switch {
 	case CheckUserCode(code) != nil:
 		d.Code = shorten(termsafe.Quote(code))
-		d.Warnings = append(d.Warnings, "the code has characters a terminal must not show; \\x.. and \\u.... stand for them")
+		d.Warnings = append(d.Warnings, "the code has characters a terminal must not show, written here as \\x.. or \\u.... escapes")
 	case !usualUserCode(code):
 		d.Warnings = append(d.Warnings, "the code is not in AuthOS's usual XXXX-XXXX form; type it exactly as shown")
 	}

@@ -26,6 +26,7 @@ func (a *app) decorate(p *helper.TextPrompter) *helper.TextPrompter {
 	return a.decorateWith(p, openBrowser)
 }
 
+// decorateWith is decorate with the opener given (tests record its calls).
 func (a *app) decorateWith(p *helper.TextPrompter, open opener) *helper.TextPrompter {
 	if !p.Live {
 		return p // not a terminal: nobody to scan a code or press Enter

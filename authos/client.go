@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 
 // DeviceGrantType is the grant_type AuthOS expects at /auth/token.
@@ -324,18 +326,11 @@ func describeBody(contentType string, raw []byte) string {
 	return oneLine(s)
 }
 
-// oneLine keeps error text to one printable line of bounded length.
+// oneLine keeps error text to one printable line of bounded length. Whole
+// escape sequences go (termsafe.Strip), not just their ESC, so the text
+// stays readable.
 func oneLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\r' || r == '\t' {
-			return ' '
-		}
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(termsafe.Strip(s))
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}

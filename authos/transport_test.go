@@ -456,7 +456,7 @@ func TestCertificateErrorText(t *testing.T) {
 		{"expired", "", wrap(&tls.CertificateVerificationError{Err: x509.CertificateInvalidError{Reason: x509.Expired, Detail: "now is after then"}}),
 			"certificate has expired or is not yet valid: now is after then); check the server's certificate and this machine's clock"},
 		{"host name", "", wrap(x509.HostnameError{Certificate: &x509.Certificate{DNSNames: []string{"other.example\x1b[2J"}}, Host: "sso.acme.example"}),
-			"(x509: certificate is valid for other.example[2J, not sso.acme.example); the certificate is for another host name"},
+			"(x509: certificate is valid for other.example, not sso.acme.example); the certificate is for another host name"},
 		{"no system roots", "", wrap(x509.SystemRootsError{}), `set ca_bundle = "/path/ca.pem"`},
 		{"connection refused", "", wrap(errors.New("dial tcp: connection refused")), ""},
 	}

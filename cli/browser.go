@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,19 +11,29 @@ import (
 	"strings"
 
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
+
+// opener starts the program that shows uri to the person: openBrowser, or
+// a recorder in tests.
+type opener func(goos, uri string, environ []string) error
 
 // decorate adds the prompt's extras: a QR code when the prompt goes to a
 // terminal, and the offer to open the browser on a desktop session that is
 // not SSH. AUTHOS_NO_QR=1 / AUTHOS_NO_BROWSER=1, or qr / open_browser =
 // false under [prompt] in config.toml, turn them off.
 func (a *app) decorate(p *helper.TextPrompter) *helper.TextPrompter {
+	return a.decorateWith(p, openBrowser)
+}
+
+// decorateWith is decorate with the opener given (tests record its calls).
+func (a *app) decorateWith(p *helper.TextPrompter, open opener) *helper.TextPrompter {
 	if !p.Live {
 		return p // not a terminal: nobody to scan a code or press Enter
 	}
 	p.QR = a.cfg.Prompt.QREnabled() && !isTrue(a.env.Getenv("AUTHOS_NO_QR"))
 	if a.cfg.Prompt.BrowserEnabled() && !isTrue(a.env.Getenv("AUTHOS_NO_BROWSER")) && canOpenBrowser(runtime.GOOS, a.env.Getenv) {
-		p.Offer = func(uri string) bool { return a.openOnEnter(uri, p.W) }
+		p.Offer = func(uri string) bool { return a.offerBrowser(uri, p.W, open) }
 	}
 	return p
 }
@@ -40,11 +51,15 @@ func canOpenBrowser(goos string, getenv func(string) string) bool {
 	return getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != ""
 }
 
-// openOnEnter starts waiting, in a goroutine, for the person to press
+// offerBrowser starts waiting, in a goroutine, for the person to press
 // Enter on the terminal, then opens uri; the process may end first. It
-// reports false when it cannot read the terminal, or only from the
-// background (git fetch &), where a read would stop us with SIGTTIN.
-func (a *app) openOnEnter(uri string, w io.Writer) bool {
+// reports false for a link termsafe.CheckLink refuses (before touching the
+// terminal), when it cannot read the terminal, or only from the background
+// (git fetch &), where a read would stop us with SIGTTIN.
+func (a *app) offerBrowser(uri string, w io.Writer, open opener) bool {
+	if termsafe.CheckLink(uri) != nil {
+		return false
+	}
 	in, err := openTTYInput(a.env)
 	if err != nil {
 		return false
@@ -53,16 +68,19 @@ func (a *app) openOnEnter(uri string, w io.Writer) bool {
 		in.Close()
 		return false
 	}
-	go func() {
-		defer in.Close()
-		if _, err := bufio.NewReader(in).ReadString('\n'); err != nil {
-			return
-		}
-		if err := openBrowser(runtime.GOOS, uri, os.Environ()); err != nil {
-			fmt.Fprintf(w, "authos: could not open a browser (%v); open the address yourself\n", err)
-		}
-	}()
+	go openOnEnter(in, uri, w, open)
 	return true
+}
+
+// openOnEnter waits for a line on in, then opens uri.
+func openOnEnter(in io.ReadCloser, uri string, w io.Writer, open opener) {
+	defer in.Close()
+	if _, err := bufio.NewReader(in).ReadString('\n'); err != nil {
+		return
+	}
+	if err := open(runtime.GOOS, uri, os.Environ()); err != nil {
+		fmt.Fprintf(w, "authos: could not open a browser (%s); open the address yourself\n", termsafe.Strip(err.Error()))
+	}
 }
 
 // browserCommand is how each OS opens a URL.
@@ -79,7 +97,16 @@ func browserCommand(goos, uri string) *exec.Cmd {
 // openBrowser starts the OS's URL opener with stdout and stderr discarded
 // (stdout belongs to the protocol) and without our secrets in its
 // environment. The URL itself holds none: AuthOS never puts the code in it.
+// Whatever its caller checked, it opens only what termsafe.CheckLink allows,
+// so no file:, javascript: or option-like argument reaches xdg-open or
+// rundll32.
 func openBrowser(goos, uri string, environ []string) error {
+	if err := termsafe.CheckLink(uri); err != nil {
+		return fmt.Errorf("not opening the sign-in address: %w", err)
+	}
+	if strings.HasPrefix(uri, "-") { // CheckLink rules it out; never an option to the opener
+		return errors.New("not opening the sign-in address: it starts with -")
+	}
 	cmd := browserCommand(goos, uri)
 	cmd.Env = withoutSecrets(environ)
 	if err := cmd.Start(); err != nil {

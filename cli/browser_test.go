@@ -1,12 +1,19 @@
 package cli
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/helper"
 )
 
 func TestCanOpenBrowser(t *testing.T) {
@@ -62,5 +69,81 @@ func TestOpenBrowserPassesNoSecret(t *testing.T) {
 	}
 	if strings.Contains(s, "hunter2") {
 		t.Fatalf("the passphrase reached the opener's environment: %q", s)
+	}
+}
+
+// hostileLinks must never reach an opener, nor make us touch the terminal.
+var hostileLinks = []string{
+	"file:///etc/passwd",
+	"javascript:alert(1)",
+	"data:text/html,<script>alert(1)</script>",
+	"http://sso.example/activate", // plain http to another host
+	"https://sso.example/activate\x1b]52;c;aGk=\x07",
+	"https://sso.example/\x1b[2J",
+	"https://evil.example/\u202etxt.exe",
+	"https://sso.example@evil.example/",
+	"-https://sso.example/",
+	"--help",
+	`https://sso.example\@evil.example/`,
+}
+
+type openRecorder struct {
+	mu   sync.Mutex
+	uris []string
+}
+
+func (r *openRecorder) open(_, uri string, _ []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.uris = append(r.uris, uri)
+	return nil
+}
+
+func (r *openRecorder) opened() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.uris)
+}
+
+// The offer refuses what termsafe.CheckLink refuses before it opens the
+// terminal; an acceptable link goes on to the terminal (which fails here).
+func TestDecorateOffersOnlyAcceptableLinks(t *testing.T) {
+	env := map[string]string{"DISPLAY": ":0"}
+	links := append([]string{"https://sso.example/activate", "http://127.0.0.1:8080/activate"}, hostileLinks...)
+	for i, uri := range links {
+		acceptable := i < 2
+		ttyOpened := false
+		rec := &openRecorder{}
+		a := &app{cfg: &config.Config{}, env: Env{
+			Getenv: func(k string) string { return env[k] },
+			TTY:    func() (*os.File, error) { ttyOpened = true; return nil, errors.New("no terminal in tests") },
+		}}
+		p := a.decorateWith(&helper.TextPrompter{W: io.Discard, Live: true}, rec.open)
+		if p.Offer == nil {
+			t.Fatal("no offer on a desktop terminal")
+		}
+		if p.Offer(uri) || ttyOpened != acceptable || len(rec.opened()) != 0 {
+			t.Errorf("Offer(%q): terminal opened %v (want %v), opener got %q", uri, ttyOpened, acceptable, rec.opened())
+		}
+	}
+}
+
+// openOnEnter opens after Enter; openBrowser itself refuses hostile links,
+// whatever its caller checked (defence in depth), and says why, safely.
+func TestOpenOnEnterAndOpenBrowserRefuse(t *testing.T) {
+	rec := &openRecorder{}
+	openOnEnter(io.NopCloser(strings.NewReader("\n")), "https://sso.example/activate", io.Discard, rec.open)
+	if got := rec.opened(); len(got) != 1 || got[0] != "https://sso.example/activate" {
+		t.Fatalf("after Enter the opener got %q", got)
+	}
+	for _, uri := range hostileLinks {
+		if err := openBrowser("linux", uri, nil); err == nil || !strings.Contains(err.Error(), "not opening") {
+			t.Errorf("openBrowser(%q) = %v, want a refusal", uri, err)
+		}
+		var out strings.Builder
+		openOnEnter(io.NopCloser(strings.NewReader("\n")), uri, &out, openBrowser)
+		if !strings.Contains(out.String(), "could not open a browser (not opening the sign-in address: ") || strings.ContainsAny(out.String(), "\x1b\x07\u202e") {
+			t.Errorf("openOnEnter(%q) said %q", uri, out.String())
+		}
 	}
 }

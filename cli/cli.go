@@ -24,6 +24,7 @@ import (
 	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/redact"
+	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/internal/version"
 	"github.com/authos/authos-credential-helper/internal/wiring"
 )
@@ -143,7 +144,9 @@ func report(stderr io.Writer, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitUsage
 	}
-	msg := redact.String(strings.Join(strings.Fields(err.Error()), " "))
+	// Stripped first, so that no escape between its parts can hide a token
+	// from redact; redact only adds printable text.
+	msg := redact.String(strings.Join(strings.Fields(termsafe.Strip(err.Error())), " "))
 	if errors.Is(err, context.Canceled) {
 		msg = "interrupted; nothing was stored"
 	}

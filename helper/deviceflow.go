@@ -21,6 +21,9 @@ func DeviceLogin(userAgent string, clock authos.Clock) LoginFunc {
 		if err != nil {
 			return authos.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
 		}
+		if err := CheckUserCode(dc.UserCode); err != nil {
+			return authos.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
+		}
 		issued := clock.Now()
 		expires := time.Duration(dc.ExpiresIn) * time.Second
 		if expires <= 0 {

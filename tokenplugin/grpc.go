@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/tokenplugin/tokenpb"
 )
 
@@ -187,7 +188,9 @@ func sentinelFor(c codes.Code) error {
 	return nil
 }
 
-func toStatus(err error) error { return status.Error(codeFor(err), err.Error()) }
+// toStatus carries err to the host, which may print it on a terminal, so
+// whatever a server put in the message loses its control sequences here.
+func toStatus(err error) error { return status.Error(codeFor(err), termsafe.Strip(err.Error())) }
 
 // fromStatus turns a gRPC error back into an error that wraps the matching
 // sentinel and reads as the plugin's own message.

@@ -136,3 +136,13 @@ func TestStatusAndLogoutRoundTrip(t *testing.T) {
 		t.Fatalf("logout %+v, %v", r, err)
 	}
 }
+
+// A host may print an error on a terminal: what a server put in it crosses
+// without its control sequences.
+func TestErrorsCrossWithoutControlSequences(t *testing.T) {
+	svc := dial(t, &fakeService{err: errors.New("/auth/device/code answered 400: \x1b]52;c;aGk=\x07bad\x1b[2J \u202eclient\u009b")})
+	_, err := svc.Token(context.Background(), TokenRequest{}, nil)
+	if err == nil || err.Error() != "/auth/device/code answered 400: bad client" {
+		t.Fatalf("err = %q", err)
+	}
+}

@@ -71,15 +71,20 @@ const (
 )
 
 // Prompt is what the host should show the person during a sign-in. Message
-// is always a one-line text for a person, free of secrets; a host that does
-// not care about the kinds can just print it.
+// is always a one-line text for a person, free of secrets and of control
+// and bidi characters; a host that does not care about the kinds can just
+// print it.
 type Prompt struct {
-	Kind            PromptKind
-	Identity        Identity
+	Kind     PromptKind
+	Identity Identity
+	// VerificationURI is an https URL (http only on loopback) in printable
+	// ASCII, safe to open; it is empty when the server sent anything else,
+	// and then Message shows that text escaped, with a warning.
 	VerificationURI string
-	UserCode        string
-	ExpiresAt       time.Time
-	Message         string
+	// UserCode is printable ASCII, at most 32 bytes (AuthOS: XXXX-XXXX).
+	UserCode  string
+	ExpiresAt time.Time
+	Message   string
 }
 
 // Token is a token and what it belongs to.

@@ -15,6 +15,7 @@ import (
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/internal/wiring"
 	"github.com/authos/authos-credential-helper/tokenplugin"
 )
@@ -152,10 +153,21 @@ type hostPrompter struct {
 	send func(tokenplugin.Prompt)
 }
 
+// ShowCode gives the host what helper.Display allows: a host may print the
+// fields or open the URI, so VerificationURI is set only when it passes the
+// link rule, and Message carries the escaped text and the warnings.
 func (h hostPrompter) ShowCode(id helper.Identity, uri, code string, expiresAt time.Time) {
+	d := helper.Display(uri, code)
+	msg := fmt.Sprintf("sign in to %s: open %s and enter %s (expires at %s)", termsafe.Strip(id.String()), d.URI, d.Code, expiresAt.Local().Format("15:04"))
+	for _, w := range d.Warnings {
+		msg += "; warning: " + w
+	}
+	if !d.Openable {
+		uri = ""
+	}
 	h.send(tokenplugin.Prompt{
-		Kind: tokenplugin.PromptCode, Identity: identityOut(id), VerificationURI: uri, UserCode: code, ExpiresAt: expiresAt,
-		Message: fmt.Sprintf("sign in to %s: open %s and enter %s (expires at %s)", id, uri, code, expiresAt.Local().Format("15:04")),
+		Kind: tokenplugin.PromptCode, Identity: identityOut(id), VerificationURI: uri, UserCode: d.Code, ExpiresAt: expiresAt,
+		Message: msg,
 	})
 }
 

@@ -11,9 +11,11 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/tokenplugin"
 )
 
@@ -121,5 +123,39 @@ func TestHostPrompterNotices(t *testing.T) {
 	n.Notice("warning: the token could not be cached")
 	if len(got) != 1 || got[0].Message != "warning: the token could not be cached" || got[0].Kind == tokenplugin.PromptCode || got[0].Identity.Org != "acme" {
 		t.Fatalf("host got %+v", got)
+	}
+}
+
+// A host may print the prompt's fields or open its URI: what the server
+// sent reaches it only as helper.Display allows.
+func TestHostPrompterSanitizes(t *testing.T) {
+	id := helper.Identity{Server: "https://sso.acme.example", Org: "acme", Service: "cli", ClientID: "acme-cli"}
+	tests := []struct {
+		uri, code   string
+		wantURI     string
+		wantWarning bool
+	}{
+		{"https://sso.acme.example/activate", "ABCD-EFGH", "https://sso.acme.example/activate", false},
+		{"file:///etc/passwd", "ABCD-EFGH", "", true},
+		{"https://sso.acme.example/activate\x1b]52;c;aGk=\x07", "ABCD-EFGH", "", true},
+		{"https://sso.acme.example/activate", "AB\x1b[2J\u202eCD", "https://sso.acme.example/activate", true},
+	}
+	for _, tt := range tests {
+		var got []tokenplugin.Prompt
+		h := hostPrompter{id: id, send: func(p tokenplugin.Prompt) { got = append(got, p) }}
+		h.ShowCode(id, tt.uri, tt.code, time.Now().Add(15*time.Minute))
+		h.Event(authos.Event{Kind: authos.EventRetrying, Interval: time.Second, Err: errors.New("boom \x1b]0;title\x07\u202e")})
+		if len(got) != 2 {
+			t.Fatalf("%d prompts", len(got))
+		}
+		p := got[0]
+		if p.VerificationURI != tt.wantURI || strings.Contains(p.Message, "warning") != tt.wantWarning {
+			t.Errorf("ShowCode(%q, %q) = %+v", tt.uri, tt.code, p)
+		}
+		for _, s := range []string{p.Message, p.UserCode, got[1].Message} {
+			if !termsafe.Clean(s) {
+				t.Errorf("ShowCode(%q, %q): %q reaches the host", tt.uri, tt.code, s)
+			}
+		}
 	}
 }

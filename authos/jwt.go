@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 
 // Claims are the parts of an AuthOS access token the helper reads. The
@@ -29,7 +31,8 @@ func (c Claims) ExpiresAt() time.Time {
 	return time.Unix(c.Expiry, 0)
 }
 
-// ParseClaims decodes a JWT's payload without verifying it.
+// ParseClaims decodes a JWT's payload without verifying it; its text fields
+// come back free of control and bidi characters.
 func ParseClaims(token string) (Claims, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -42,6 +45,11 @@ func ParseClaims(token string) (Claims, error) {
 	var c Claims
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return Claims{}, errors.New("access token payload is not JSON")
+	}
+	// The display fields reach terminals (login's "signed in as", status):
+	// what the server put in them must not act on one.
+	for _, f := range []*string{&c.Subject, &c.Email, &c.Org, &c.Service} {
+		*f = termsafe.Strip(*f)
 	}
 	return c, nil
 }

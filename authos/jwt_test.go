@@ -1,0 +1,27 @@
+package authos
+
+import (
+	"encoding/base64"
+	"testing"
+
+	"github.com/authos/authos-credential-helper/internal/termsafe"
+)
+
+// The claims a person is shown (login's "signed in as", status) never carry
+// a server's escape sequences.
+func TestParseClaimsDisplayFieldsAreTerminalSafe(t *testing.T) {
+	payload := `{"sub":"u\u001b]0;title\u0007","email":"a\u001b[2J@acme.example\u202e","org":"ac\u009bme","service":"cli","exp":4102444800}`
+	tok := "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + ".c2ln"
+	c, err := ParseClaims(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"sub": c.Subject, "email": c.Email, "org": c.Org, "service": c.Service} {
+		if !termsafe.Clean(v) {
+			t.Errorf("%s = %q reaches a terminal", name, v)
+		}
+	}
+	if c.Email != "a@acme.example" || c.Expiry != 4102444800 {
+		t.Fatalf("claims %+v", c)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/authos/authos-credential-helper/internal/rawfile"
@@ -149,8 +150,8 @@ func (s *Store) GetRecord(name string, v any) error {
 		return err
 	}
 	raw, err := rawfile.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return ErrMiss
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return ErrMiss // ENOTDIR: a file where a folder should be; Ready names it
 	}
 	if err != nil {
 		// Only on this error path: is it a file too large to be ours?
@@ -228,8 +229,8 @@ func (s *Store) PutRecord(name string, v any) error {
 
 // ErrVolatile is PutStatic refusing a credential that a reboot would make
 // unreadable.
-var ErrVolatile = errors.New("not storing this credential: the token cache's data key is in the kernel keyring (keyctl), which a reboot empties, and a stored credential cannot be obtained again; " +
-	"use a persistent cache backend ([cache] backend = \"secret-service\", or \"file\" with AUTHOS_CACHE_PASSPHRASE), or set [cache] allow_volatile_store = true to accept the loss")
+var ErrVolatile = errors.New("not storing this credential: the cache key is in the kernel keyring (keyctl), which a reboot empties, and nothing could get this credential back; " +
+	"use a persistent backend ([cache] backend = \"secret-service\", or \"file\" with AUTHOS_CACHE_PASSPHRASE) or set [cache] allow_volatile_store = true")
 
 // PutStatic is PutRecord for a record that cannot be obtained again (a
 // credential someone handed us, such as a registry password): it is

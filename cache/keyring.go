@@ -159,14 +159,15 @@ func (k *Keyring) Load() ([]byte, error) {
 		return nil, ErrMiss
 	}
 	if err != nil && k.backend == string(keyring.FileBackend) {
-		err = k.fileItemError(err)
+		if err = k.fileItemError(err); !errors.As(err, new(*passphraseError)) {
+			var dk *DamagedKeyError
+			if errors.As(err, &dk) {
+				k.warnDamaged(dk)
+			}
+			return nil, err // names the file already
+		}
 	}
 	if err != nil {
-		var dk *DamagedKeyError
-		if errors.As(err, &dk) {
-			k.warnDamaged(dk)
-			return nil, err
-		}
 		return nil, fmt.Errorf("reading the cache key from the %s keyring: %w", k.backend, err)
 	}
 	key, err := base64.StdEncoding.DecodeString(string(it.Data))
@@ -198,7 +199,7 @@ func (k *Keyring) warnDamaged(dk *DamagedKeyError) {
 		return
 	}
 	k.warnOnce.Do(func() {
-		k.opts.Warn(dk.Error() + "; a new key replaces it at the next sign-in, and entries sealed under the old one can no longer be read (see status)")
+		k.opts.Warn(dk.Error() + "; a new key replaces it when the cache is next written, and what was sealed under the old one can no longer be read (see status)")
 	})
 }
 
@@ -215,7 +216,7 @@ func (k *Keyring) fileItemError(err error) error {
 	path := k.itemPath()
 	raw, rerr := os.ReadFile(path)
 	if rerr != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("reading the cache key %s: %w", path, err)
 	}
 	if why := jweDamage(raw); why != "" {
 		return &DamagedKeyError{Where: path, Why: why}
@@ -223,7 +224,7 @@ func (k *Keyring) fileItemError(err error) error {
 	if strings.Contains(err.Error(), "KeyUnwrap") {
 		return fmt.Errorf("wrong passphrase for the file keyring at %s", path)
 	}
-	return fmt.Errorf("%s does not decrypt (wrong passphrase, or damaged): %w", path, err)
+	return fmt.Errorf("the cache key %s does not decrypt (wrong passphrase, or damaged): %w", path, err)
 }
 
 // jweDamage says what is wrong with a file backend item that is not the

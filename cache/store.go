@@ -171,7 +171,7 @@ func (s *Store) GetRecord(name string, v any) error {
 	var dk *DamagedKeyError
 	switch {
 	case errors.As(err, &dk):
-		return unreadable("its data key is damaged (%s)", dk.Where)
+		return unreadable("its data key is damaged")
 	case errors.Is(err, ErrMiss):
 		return unreadable("its data key is no longer in the %s keyring%s", s.Keys.Name(), volatileHint(s.Keys.Name()))
 	case err != nil:
@@ -193,7 +193,7 @@ func (s *Store) GetRecord(name string, v any) error {
 
 func volatileHint(backend string) string {
 	if backend == "keyctl" {
-		return " (a reboot empties the kernel keyring)"
+		return ", which a reboot empties"
 	}
 	return ""
 }

@@ -80,7 +80,7 @@ func runStatus(env Env, args []string) error {
 		row := statusRow{Profile: profiles[name]}
 		switch {
 		case errors.Is(err, cache.ErrCorrupt):
-			row.Problem = "unreadable (" + cache.Reason(err) + "); the next login replaces it"
+			row.Problem = "unreadable: " + cache.Reason(err) + "; the next login replaces it"
 		case err != nil:
 			return err
 		default:
@@ -172,7 +172,7 @@ func (a *app) storedRows() ([]storedRow, error) {
 			switch err := a.store.GetRecord(n, dst); {
 			case errors.Is(err, cache.ErrCorrupt):
 				row.Readable = false
-				row.Problem = "unreadable (" + cache.Reason(err) + "); remove with: authos-credential-helper logout --unreadable"
+				row.Problem = "unreadable: " + cache.Reason(err) + "; remove with: authos-credential-helper logout --unreadable"
 			case errors.Is(err, cache.ErrMiss):
 				continue // removed meanwhile
 			case err != nil:

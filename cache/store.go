@@ -284,6 +284,14 @@ func (s *Store) DeleteUnreadable(prefix string) (map[string]string, error) {
 		return nil, err
 	}
 	for n := range bad {
+		// Read again: a sign-in or store may have replaced it meanwhile.
+		var v json.RawMessage
+		err := s.GetRecord(n, &v)
+		clear(v)
+		if !errors.Is(err, ErrCorrupt) {
+			delete(bad, n)
+			continue
+		}
 		if err := s.Delete(n); err != nil {
 			return nil, err
 		}

@@ -231,7 +231,8 @@ func (k *Keyring) fileItemError(err error) error {
 // compact JWE keyring v1.2.2 writes (PBES2-HS256+A128KW wrapping an A256GCM
 // key), or "" when it has that shape.
 func jweDamage(raw []byte) string {
-	if len(bytes.TrimSpace(raw)) == 0 {
+	raw = bytes.TrimSpace(raw) // whitespace alone is no sign of damage
+	if len(raw) == 0 {
 		return "empty file"
 	}
 	parts := strings.Split(string(raw), ".")

@@ -178,7 +178,7 @@ func (s *Store) GetRecord(name string, v any) error {
 		return err
 	}
 	if box.KeyID != keyID(key) {
-		return unreadable("sealed under an earlier data key, which is gone")
+		return unreadable("sealed under an earlier data key, no longer in the %s keyring", s.Keys.Name())
 	}
 	plain, err := open(key, box.Nonce, box.Data, name)
 	if err != nil {

@@ -182,7 +182,7 @@ func newAppFrom(env Env, raw []byte) (*app, error) {
 		return nil, err
 	}
 	p := wiring.Build(cfg, wiring.Options{
-		Paths: env.Paths, Getenv: env.Getenv, Passphrase: ttyPassphrase(env), WrapLogin: interruptible,
+		Paths: env.Paths, Getenv: env.Getenv, Passphrase: ttyPassphrase(env), WrapLogin: interruptible, Warn: env.Stderr,
 	})
 	return &app{env: env, cfg: cfg, keys: p.Keys, store: p.Store, h: p.Helper}, nil
 }

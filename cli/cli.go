@@ -59,7 +59,8 @@ commands:
   login     sign in now (device flow) and cache the token
   token     print a valid access token, signing in first if needed
   status    list cached identities (--json for JSON); never prints tokens
-  logout    revoke the session at the server and forget the token (--all: every identity)
+  logout    forget the token, then end its session at the server (--all: every
+            identity; --unreadable: only records that can no longer be read)
   git       git credential helper protocol (also as git-credential-authos)
   docker    docker credential helper protocol (also as docker-credential-authos)
   kube      kubectl exec credential plugin (ExecCredential v1, v1beta1)

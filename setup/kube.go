@@ -42,20 +42,20 @@ func (r *run) kubeconfigFile() string {
 	return filepath.Join(r.home, ".kube", "config")
 }
 
-func (r *run) kubeUserName() string { return "authos-" + r.name }
+func kubeUserName(profile string) string { return "authos-" + profile }
 
 // kubeUserEntry renders our users[] entry with its "- " at indent.
-func (r *run) kubeUserEntry(indent string) string {
+func kubeUserEntry(p planOpts, indent string) string {
 	lines := []string{
-		"- name: " + yamlScalar(r.kubeUserName()),
+		"- name: " + yamlScalar(kubeUserName(p.profile)),
 		"  user:",
 		"    exec:",
 		"      apiVersion: client.authentication.k8s.io/v1",
-		"      command: " + yamlScalar(r.Binary),
-		"      args: [kube, --profile, " + yamlScalar(r.name) + "]",
+		"      command: " + yamlScalar(p.binary),
+		"      args: [kube, --profile, " + yamlScalar(p.profile) + "]",
 		"      interactiveMode: IfAvailable",
 		"      provideClusterInfo: false",
-		"      installHint: " + jsonString("Install authos-credential-helper (./install.sh) and run: authos-credential-helper login --profile "+shellQuote(r.name)),
+		"      installHint: " + jsonString("Install authos-credential-helper (./install.sh) and run: authos-credential-helper login --profile "+shellQuote(p.profile)),
 	}
 	var b strings.Builder
 	for _, l := range lines {
@@ -246,20 +246,36 @@ func (d *kubeDoc) spliceInLine(line, start, end int, with string) []byte {
 	return d.replaceLines(line, line, l[:start]+with+l[end:])
 }
 
-func (r *run) kube() error {
-	path := r.kubeconfigFile()
-	where := "(in " + r.pretty(path) + ")"
-	orig, existed, err := readFile(path)
-	if err != nil {
-		return err
+// kubeIn is what the kube plan is made from.
+type kubeIn struct {
+	path    string
+	orig    []byte
+	existed bool
+	st      kubeState
+	context string // --context, or ""
+}
+
+func (r *run) kubePlan() (plan, error) {
+	in := kubeIn{path: r.kubeconfigFile(), context: r.Context}
+	var err error
+	if in.orig, in.existed, err = readFile(in.path); err != nil {
+		return nil, err
 	}
+	r.state.get("kube|"+in.path, &in.st)
+	return planKube(r.planOpts(), in)
+}
+
+// planKube adds or replaces the user authos-<profile> in the kubeconfig
+// (and points --context at it), or removes it.
+func planKube(p planOpts, in kubeIn) (plan, error) {
+	path, orig, existed, st := in.path, in.orig, in.existed, in.st
+	where := p.where(path)
 	stKey := "kube|" + path
-	var st kubeState
-	r.state.get(stKey, &st)
-	user := r.kubeUserName()
+	user := kubeUserName(p.profile)
+	var pl plan
 	b := orig
-	if r.Undo && !existed {
-		return nil
+	if p.undo && !existed {
+		return nil, nil
 	}
 	if !existed {
 		b = []byte(kubeSkeleton)
@@ -274,18 +290,18 @@ func (r *run) kube() error {
 	}
 	d, err := parse()
 	if err != nil {
-		return err
+		return nil, err
 	}
 
-	if r.Undo {
+	if p.undo {
 		if mv := d.key("users"); mv != nil {
 			if seq, ok := mv.Value.(*ast.SequenceNode); ok && !seq.IsFlowStyle {
 				if _, e := namedEntry(seq, user); e != nil {
 					first, last := entryLines(e)
 					b = d.replaceLines(first, last, "")
-					r.change("removed", "user %s %s", user, where)
+					pl.say("removed", "user %s %s", user, where)
 					if d, err = parse(); err != nil {
-						return err
+						return nil, err
 					}
 					if mv := d.key("users"); mv != nil {
 						if seq, ok := mv.Value.(*ast.SequenceNode); !ok || len(seq.Values) == 0 {
@@ -304,7 +320,7 @@ func (r *run) kube() error {
 		}
 		for ctxName, prev := range st.PrevUser {
 			if d, err = parse(); err != nil {
-				return err
+				return nil, err
 			}
 			uv, err := d.contextUser(ctxName)
 			if err != nil {
@@ -316,94 +332,89 @@ func (r *run) kube() error {
 			}
 			if line, s, e, ok := d.valueSpan(uv.Value); ok {
 				b = d.spliceInLine(line, s, e, prev)
-				r.change("restored", "context %s's user to %s %s", ctxName, prev, where)
+				pl.say("restored", "context %s's user to %s %s", ctxName, prev, where)
 			}
 			delete(st.PrevUser, ctxName)
 		}
-		return r.finishUndo(path, b, orig, string(b) == kubeSkeleton, &st.Created, stKey, &st)
+		pl.finishUndo(p.home, path, b, orig, string(b) == kubeSkeleton, &st.Created, stKey, &st)
+		return pl, nil
 	}
 
 	// Check --context before changing anything.
-	if r.Context != "" {
-		if _, err := d.contextUser(r.Context); err != nil {
-			return fmt.Errorf("setup kube: %w %s", err, where)
+	if in.context != "" {
+		if _, err := d.contextUser(in.context); err != nil {
+			return nil, fmt.Errorf("setup kube: %w %s", err, where)
 		}
 	}
 
 	mv := d.key("users")
 	switch {
 	case mv == nil:
-		text := "users:\n" + r.kubeUserEntry("")
+		text := "users:\n" + kubeUserEntry(p, "")
 		b = d.replaceLines(len(d.lines)+1, len(d.lines), text)
 		st.AddedUsersKey = true
-		r.change("added", "user %s running %s %s", user, r.Binary, where)
+		pl.say("added", "user %s running %s %s", user, p.binary, where)
 	case isEmptyValue(mv.Value):
 		line := mv.Key.GetToken().Position.Line
 		prev := d.lines[line-1]
 		keyText := prev[:byteCol(prev, mv.Key.GetToken().Position.Column)]
-		b = d.replaceLines(line, line, keyText+"users:\n"+r.kubeUserEntry(keyText))
+		b = d.replaceLines(line, line, keyText+"users:\n"+kubeUserEntry(p, keyText))
 		if !strings.HasSuffix(prev, "\n") {
 			prev += "\n"
 		}
 		st.PrevUsersLine = &prev
-		r.change("added", "user %s running %s %s", user, r.Binary, where)
+		pl.say("added", "user %s running %s %s", user, p.binary, where)
 	default:
 		seq, ok := mv.Value.(*ast.SequenceNode)
 		if !ok || seq.IsFlowStyle || len(seq.Entries) == 0 {
-			return fmt.Errorf("setup kube: users is not a block-style list %s; edit it by hand", where)
+			return nil, fmt.Errorf("setup kube: users is not a block-style list %s; edit it by hand", where)
 		}
 		indent := strings.Repeat(" ", seq.Entries[0].Start.Position.Column-1)
-		entry := r.kubeUserEntry(indent)
+		entry := kubeUserEntry(p, indent)
 		if _, e := namedEntry(seq, user); e != nil {
 			first, last := entryLines(e)
-			entry = r.kubeUserEntry(strings.Repeat(" ", e.Start.Position.Column-1))
+			entry = kubeUserEntry(p, strings.Repeat(" ", e.Start.Position.Column-1))
 			if old := strings.Join(d.lines[first-1:last], ""); old != entry {
 				b = d.replaceLines(first, last, entry)
-				r.change("replaced", "user %s, now running %s %s", user, r.Binary, where)
+				pl.say("replaced", "user %s, now running %s %s", user, p.binary, where)
 			}
 		} else {
 			_, last := entryLines(seq.Entries[len(seq.Entries)-1])
 			b = d.replaceLines(last+1, last, entry)
-			r.change("added", "user %s running %s %s", user, r.Binary, where)
+			pl.say("added", "user %s running %s %s", user, p.binary, where)
 		}
 	}
 
-	if r.Context != "" {
+	if in.context != "" {
 		if d, err = parse(); err != nil {
-			return err
+			return nil, err
 		}
-		uv, err := d.contextUser(r.Context)
+		uv, err := d.contextUser(in.context)
 		if err != nil {
-			return fmt.Errorf("setup kube: %w %s", err, where)
+			return nil, fmt.Errorf("setup kube: %w %s", err, where)
 		}
 		if scalarString(uv.Value) != user {
 			line, s, e, ok := d.valueSpan(uv.Value)
 			if !ok {
-				return fmt.Errorf("setup kube: cannot locate context %s's user %s", r.Context, where)
+				return nil, fmt.Errorf("setup kube: cannot locate context %s's user %s", in.context, where)
 			}
 			prev := d.lines[line-1][s:e]
 			if st.PrevUser == nil {
 				st.PrevUser = map[string]string{}
 			}
-			st.PrevUser[r.Context] = prev
+			st.PrevUser[in.context] = prev
 			b = d.spliceInLine(line, s, e, yamlScalar(user))
-			r.change("set", "context %s's user to %s (was %s) %s", r.Context, user, prev, where)
+			pl.say("set", "context %s's user to %s (was %s) %s", in.context, user, prev, where)
 		}
 	}
 
 	if bytes.Equal(b, orig) {
-		return nil
+		return pl, nil
 	}
-	if err := validateKube(b, user, r.Binary, r.Context); err != nil {
-		return fmt.Errorf("setup kube: internal error, not writing %s: %w", path, err)
+	if err := validateKube(b, user, p.binary, in.context); err != nil {
+		return nil, fmt.Errorf("setup kube: internal error, not writing %s: %w", path, err)
 	}
-	if err := r.commit(path, b); err != nil {
-		return err
-	}
-	if !r.DryRun {
-		r.state.put(stKey, st)
-	}
-	return nil
+	return append(pl, change{act: actWrite, path: path, data: b, stateKey: stKey, state: st}), nil
 }
 
 func isEmptyValue(n ast.Node) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -54,11 +55,7 @@ func (r *run) dockerPlan() (plan, error) {
 
 // planDocker edits config.json's credHelpers (and credsStore) for in.regs.
 func planDocker(p planOpts, in dockerIn) (plan, error) {
-	path, orig, existed, st, regs := in.path, in.orig, in.existed, in.st, in.regs
-	where := p.where(path)
-	stKey := "docker|" + path
-	var pl plan
-	b := orig
+	b := in.orig
 	if len(bytes.TrimSpace(b)) == 0 {
 		if p.undo {
 			return nil, nil
@@ -67,77 +64,92 @@ func planDocker(p planOpts, in dockerIn) (plan, error) {
 	}
 	top, err := parseTopObject(b)
 	if err != nil {
-		return nil, fmt.Errorf("setup docker: %s is not valid JSON (%v); fix it first", path, err)
+		return nil, fmt.Errorf("setup docker: %s is not valid JSON (%v); fix it first", in.path, err)
 	}
-	unit := jsonUnit(b, top)
-
-	// helpers re-reads the credHelpers object after each edit.
-	helpers := func() (jsonObject, jsonObject, int, error) {
-		top, err := parseTopObject(b)
-		if err != nil {
-			return top, jsonObject{}, -1, err
-		}
-		i := top.find("credHelpers")
-		if i < 0 {
-			return top, jsonObject{}, -1, nil
-		}
-		if bytes.Equal(top.members[i].raw, []byte("null")) {
-			return top, jsonObject{}, -1, fmt.Errorf("setup docker: credHelpers is null %s; remove that key or make it {}", where)
-		}
-		ch, err := scanObject(b, top.members[i].vStart)
-		if err != nil {
-			return top, ch, i, fmt.Errorf("setup docker: credHelpers is not an object %s", where)
-		}
-		return top, ch, i, nil
-	}
-
 	if p.undo {
-		for _, reg := range regs {
-			_, ch, ci, err := helpers()
-			if err != nil {
-				return nil, err
-			}
-			if ci < 0 {
-				break
-			}
-			j := ch.find(reg)
-			if j < 0 || string(ch.members[j].raw) != ourHelperJSON {
-				continue
-			}
-			if prev, ok := st.Prev[reg]; ok {
-				b = replaceValue(b, ch, j, jsonString(prev))
-				delete(st.Prev, reg)
-				pl.say("restored", "credHelpers[%q] = %q %s", reg, prev, where)
-			} else {
-				b = removeMember(b, ch, j)
-				pl.say("removed", "credHelpers[%q] = %q %s", reg, HelperName, where)
-			}
-		}
-		if top, ch, ci, err := helpers(); err == nil && ci >= 0 && len(ch.members) == 0 && st.CreatedCredHelpers {
-			b = removeMember(b, top, ci)
-			st.CreatedCredHelpers = false
-		} else if ci < 0 {
-			st.CreatedCredHelpers = false
-		}
-		if top, _ := parseTopObject(b); st.CredsStoreSet {
-			if i := top.find("credsStore"); i >= 0 && string(top.members[i].raw) == ourHelperJSON {
-				if st.PrevCredsStore != nil {
-					b = replaceValue(b, top, i, string(st.PrevCredsStore))
-					pl.say("restored", "credsStore = %s %s", st.PrevCredsStore, where)
-				} else {
-					b = removeMember(b, top, i)
-					pl.say("removed", "credsStore = %q %s", HelperName, where)
-				}
-			}
-			st.CredsStoreSet, st.PrevCredsStore = false, nil
-		}
-		top, _ := parseTopObject(b)
-		pl.finishUndo(p.home, path, b, orig, len(top.members) == 0, &st.Created, stKey, &st)
-		return pl, nil
+		return undoDocker(p, in)
 	}
+	return setDocker(p, in, b, jsonUnit(b, top))
+}
 
+// credHelpers finds the credHelpers object in b; ci < 0: there is none.
+func credHelpers(b []byte, where string) (top, ch jsonObject, ci int, err error) {
+	top, err = parseTopObject(b)
+	if err != nil {
+		return top, jsonObject{}, -1, err
+	}
+	i := top.find("credHelpers")
+	if i < 0 {
+		return top, jsonObject{}, -1, nil
+	}
+	if bytes.Equal(top.members[i].raw, []byte("null")) {
+		return top, jsonObject{}, -1, fmt.Errorf("setup docker: credHelpers is null %s; remove that key or make it {}", where)
+	}
+	ch, err = scanObject(b, top.members[i].vStart)
+	if err != nil {
+		return top, ch, i, fmt.Errorf("setup docker: credHelpers is not an object %s", where)
+	}
+	return top, ch, i, nil
+}
+
+// undoDocker puts back what setDocker replaced and removes what it added.
+func undoDocker(p planOpts, in dockerIn) (plan, error) {
+	b, st, regs, where, stKey := in.orig, in.st, in.regs, p.where(in.path), "docker|"+in.path
+	st.Prev = maps.Clone(st.Prev) // the plan's to change, not in's
+	var pl plan
+	for _, reg := range regs {
+		_, ch, ci, err := credHelpers(b, where)
+		if err != nil {
+			return nil, err
+		}
+		if ci < 0 {
+			break
+		}
+		j := ch.find(reg)
+		if j < 0 || string(ch.members[j].raw) != ourHelperJSON {
+			continue
+		}
+		if prev, ok := st.Prev[reg]; ok {
+			b = replaceValue(b, ch, j, jsonString(prev))
+			delete(st.Prev, reg)
+			pl.say("restored", "credHelpers[%q] = %q %s", reg, prev, where)
+		} else {
+			b = removeMember(b, ch, j)
+			pl.say("removed", "credHelpers[%q] = %q %s", reg, HelperName, where)
+		}
+	}
+	if top, ch, ci, err := credHelpers(b, where); err == nil && ci >= 0 && len(ch.members) == 0 && st.CreatedCredHelpers {
+		b = removeMember(b, top, ci)
+		st.CreatedCredHelpers = false
+	} else if ci < 0 {
+		st.CreatedCredHelpers = false
+	}
+	if top, _ := parseTopObject(b); st.CredsStoreSet {
+		if i := top.find("credsStore"); i >= 0 && string(top.members[i].raw) == ourHelperJSON {
+			if st.PrevCredsStore != nil {
+				b = replaceValue(b, top, i, string(st.PrevCredsStore))
+				pl.say("restored", "credsStore = %s %s", st.PrevCredsStore, where)
+			} else {
+				b = removeMember(b, top, i)
+				pl.say("removed", "credsStore = %q %s", HelperName, where)
+			}
+		}
+		st.CredsStoreSet, st.PrevCredsStore = false, nil
+	}
+	top, _ := parseTopObject(b)
+	pl.finishUndo(p.home, in.path, b, in.orig, len(top.members) == 0, &st.Created, stKey, &st)
+	return pl, nil
+}
+
+// setDocker names us in credHelpers for each registry (replacing another
+// helper only with --force) and, with --creds-store, in credsStore; b is
+// the file, "{}" when it was empty.
+func setDocker(p planOpts, in dockerIn, b []byte, unit string) (plan, error) {
+	path, orig, st, regs := in.path, in.orig, in.st, in.regs
+	where, stKey := p.where(path), "docker|"+path
+	var pl plan
 	// Refuse before changing anything.
-	_, ch, ci, err := helpers()
+	_, ch, ci, err := credHelpers(b, where)
 	if err != nil {
 		return nil, err
 	}
@@ -154,11 +166,12 @@ func planDocker(p planOpts, in dockerIn) (plan, error) {
 	}
 
 	newSt := st
-	if !existed {
+	newSt.Prev = maps.Clone(st.Prev) // the plan's to change, not in's
+	if !in.existed {
 		newSt.Created = true
 	}
 	for _, reg := range regs {
-		top, ch, ci, err := helpers()
+		top, ch, ci, err := credHelpers(b, where)
 		if err != nil {
 			return nil, err
 		}

@@ -168,51 +168,65 @@ func (r *run) gitPlan(ctx context.Context) (plan, error) {
 	return planGit(r.planOpts(), in)
 }
 
-// planGit sets, for each prefix, an empty helper (which resets those
-// configured elsewhere) and then ours, and useHttpPath where the prefix has
-// a path; or removes them.
+// planGit sets up or undoes git for in.prefixes.
 func planGit(p planOpts, in gitIn) (plan, error) {
-	file, hv := in.file, in.helper
-	where := p.where(file)
-	fileKey := "git|" + file
-	var pl plan
-	git := func(args ...string) change { return change{act: actGit, path: file, args: args} }
 	if p.undo {
-		for _, u := range in.prefixes {
-			now := in.urls[u]
-			before := len(pl)
-			key := "credential." + u + ".helper"
-			if slices.Contains(now.helpers, hv) {
-				c := git("--unset-all", key, "^("+quoteERE(hv)+")?$")
-				c.verb, c.what = "removed", fmt.Sprintf("%s = %s and its empty reset value %s", key, hv, where)
+		return undoGit(p, in), nil
+	}
+	return setGit(p, in)
+}
+
+// gitCmd is one `git config --global` run on file.
+func gitCmd(file string, args ...string) change { return change{act: actGit, path: file, args: args} }
+
+// undoGit removes our helper pair, puts back useHttpPath, drops a section
+// left empty and the file if setup created it and it is now blank.
+func undoGit(p planOpts, in gitIn) plan {
+	file, hv, where, fileKey := in.file, in.helper, p.where(in.file), "git|"+in.file
+	git := func(args ...string) change { return gitCmd(file, args...) }
+	var pl plan
+	for _, u := range in.prefixes {
+		now := in.urls[u]
+		before := len(pl)
+		key := "credential." + u + ".helper"
+		if slices.Contains(now.helpers, hv) {
+			c := git("--unset-all", key, "^("+quoteERE(hv)+")?$")
+			c.verb, c.what = "removed", fmt.Sprintf("%s = %s and its empty reset value %s", key, hv, where)
+			pl = append(pl, c)
+		}
+		if now.hasSt && now.st.UseHTTPPathSet {
+			if now.useHTTPPathSet && now.useHTTPPath == "true" {
+				var c change
+				if now.st.PrevUseHTTPPath == nil {
+					c = git("--unset-all", "credential."+u+".useHttpPath")
+					c.verb, c.what = "removed", fmt.Sprintf("credential.%s.useHttpPath %s", u, where)
+				} else {
+					c = git("credential."+u+".useHttpPath", *now.st.PrevUseHTTPPath)
+					c.verb, c.what = "restored", fmt.Sprintf("credential.%s.useHttpPath = %s %s", u, *now.st.PrevUseHTTPPath, where)
+				}
 				pl = append(pl, c)
 			}
-			if now.hasSt && now.st.UseHTTPPathSet {
-				if now.useHTTPPathSet && now.useHTTPPath == "true" {
-					var c change
-					if now.st.PrevUseHTTPPath == nil {
-						c = git("--unset-all", "credential."+u+".useHttpPath")
-						c.verb, c.what = "removed", fmt.Sprintf("credential.%s.useHttpPath %s", u, where)
-					} else {
-						c = git("credential."+u+".useHttpPath", *now.st.PrevUseHTTPPath)
-						c.verb, c.what = "restored", fmt.Sprintf("credential.%s.useHttpPath = %s %s", u, *now.st.PrevUseHTTPPath, where)
-					}
-					pl = append(pl, c)
-				}
-				pl = append(pl, change{stateKey: fileKey + "|" + u})
-			}
-			if slices.ContainsFunc(pl[before:], func(c change) bool { return c.verb != "" }) {
-				// A section left with no keys at all was ours alone.
-				pl = append(pl, change{act: actGitDropSection, args: []string{u}})
-			}
+			pl = append(pl, change{stateKey: fileKey + "|" + u})
 		}
-		if in.fileSt.Created {
-			pl = append(pl, change{act: actRemoveIfBlank, path: file, verb: "removed", what: prettyPath(p.home, file) + ", which setup created and is now empty"},
-				change{stateKey: fileKey})
+		if slices.ContainsFunc(pl[before:], func(c change) bool { return c.verb != "" }) {
+			// A section left with no keys at all was ours alone.
+			pl = append(pl, change{act: actGitDropSection, args: []string{u}})
 		}
-		return pl, nil
 	}
+	if in.fileSt.Created {
+		pl = append(pl, change{act: actRemoveIfBlank, path: file, verb: "removed", what: prettyPath(p.home, file) + ", which setup created and is now empty"},
+			change{stateKey: fileKey})
+	}
+	return pl
+}
 
+// setGit adds, for each prefix, an empty helper (which resets those
+// configured elsewhere) and then ours, and sets useHttpPath where the
+// prefix has a path; another helper stays, before ours, only with --force.
+func setGit(p planOpts, in gitIn) (plan, error) {
+	file, hv, where, fileKey := in.file, in.helper, p.where(in.file), "git|"+in.file
+	git := func(args ...string) change { return gitCmd(file, args...) }
+	var pl plan
 	want := []string{"", hv}
 	for _, u := range in.prefixes {
 		now := in.urls[u]

@@ -3,8 +3,10 @@ package setup
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -268,78 +270,93 @@ func (r *run) kubePlan() (plan, error) {
 // planKube adds or replaces the user authos-<profile> in the kubeconfig
 // (and points --context at it), or removes it.
 func planKube(p planOpts, in kubeIn) (plan, error) {
-	path, orig, existed, st := in.path, in.orig, in.existed, in.st
-	where := p.where(path)
-	stKey := "kube|" + path
-	user := kubeUserName(p.profile)
-	var pl plan
-	b := orig
-	if p.undo && !existed {
+	if p.undo && !in.existed {
 		return nil, nil
 	}
-	if !existed {
+	b, st := in.orig, in.st
+	st.PrevUser = maps.Clone(st.PrevUser) // the plan's to change, not in's
+	if !in.existed {
 		b = []byte(kubeSkeleton)
 		st = kubeState{Created: true}
 	}
-	parse := func() (*kubeDoc, error) {
+	parse := func(b []byte) (*kubeDoc, error) {
 		d, err := parseKube(b)
 		if err != nil {
-			return nil, fmt.Errorf("setup kube: %s: %w", path, err)
+			return nil, fmt.Errorf("setup kube: %s: %w", in.path, err)
 		}
 		return d, nil
 	}
-	d, err := parse()
+	d, err := parse(b)
 	if err != nil {
 		return nil, err
 	}
-
 	if p.undo {
-		if mv := d.key("users"); mv != nil {
-			if seq, ok := mv.Value.(*ast.SequenceNode); ok && !seq.IsFlowStyle {
-				if _, e := namedEntry(seq, user); e != nil {
-					first, last := entryLines(e)
-					b = d.replaceLines(first, last, "")
-					pl.say("removed", "user %s %s", user, where)
-					if d, err = parse(); err != nil {
-						return nil, err
-					}
-					if mv := d.key("users"); mv != nil {
-						if seq, ok := mv.Value.(*ast.SequenceNode); !ok || len(seq.Values) == 0 {
-							line := mv.Key.GetToken().Position.Line
-							switch {
-							case st.PrevUsersLine != nil:
-								b = d.replaceLines(line, line, *st.PrevUsersLine)
-							case st.AddedUsersKey:
-								b = d.replaceLines(line, line, "")
-							}
-							st.PrevUsersLine, st.AddedUsersKey = nil, false
+		return undoKube(p, in, d, st, parse)
+	}
+	return setKube(p, in, d, b, st, parse)
+}
+
+// undoKube removes our user (and the users: key or line setup expanded)
+// and gives back each context setup pointed at it its old user.
+func undoKube(p planOpts, in kubeIn, d *kubeDoc, st kubeState, parse func([]byte) (*kubeDoc, error)) (plan, error) {
+	path, orig, b := in.path, in.orig, in.orig
+	where, stKey, user := p.where(path), "kube|"+path, kubeUserName(p.profile)
+	var pl plan
+	var err error
+	if mv := d.key("users"); mv != nil {
+		if seq, ok := mv.Value.(*ast.SequenceNode); ok && !seq.IsFlowStyle {
+			if _, e := namedEntry(seq, user); e != nil {
+				first, last := entryLines(e)
+				b = d.replaceLines(first, last, "")
+				pl.say("removed", "user %s %s", user, where)
+				if d, err = parse(b); err != nil {
+					return nil, err
+				}
+				if mv := d.key("users"); mv != nil {
+					if seq, ok := mv.Value.(*ast.SequenceNode); !ok || len(seq.Values) == 0 {
+						line := mv.Key.GetToken().Position.Line
+						switch {
+						case st.PrevUsersLine != nil:
+							b = d.replaceLines(line, line, *st.PrevUsersLine)
+						case st.AddedUsersKey:
+							b = d.replaceLines(line, line, "")
 						}
+						st.PrevUsersLine, st.AddedUsersKey = nil, false
 					}
 				}
 			}
 		}
-		for ctxName, prev := range st.PrevUser {
-			if d, err = parse(); err != nil {
-				return nil, err
-			}
-			uv, err := d.contextUser(ctxName)
-			if err != nil {
-				delete(st.PrevUser, ctxName)
-				continue
-			}
-			if scalarString(uv.Value) != user {
-				continue // another profile's, or changed since
-			}
-			if line, s, e, ok := d.valueSpan(uv.Value); ok {
-				b = d.spliceInLine(line, s, e, prev)
-				pl.say("restored", "context %s's user to %s %s", ctxName, prev, where)
-			}
-			delete(st.PrevUser, ctxName)
-		}
-		pl.finishUndo(p.home, path, b, orig, string(b) == kubeSkeleton, &st.Created, stKey, &st)
-		return pl, nil
 	}
+	for _, ctxName := range slices.Sorted(maps.Keys(st.PrevUser)) {
+		prev := st.PrevUser[ctxName]
+		if d, err = parse(b); err != nil {
+			return nil, err
+		}
+		uv, err := d.contextUser(ctxName)
+		if err != nil {
+			delete(st.PrevUser, ctxName)
+			continue
+		}
+		if scalarString(uv.Value) != user {
+			continue // another profile's, or changed since
+		}
+		if line, s, e, ok := d.valueSpan(uv.Value); ok {
+			b = d.spliceInLine(line, s, e, prev)
+			pl.say("restored", "context %s's user to %s %s", ctxName, prev, where)
+		}
+		delete(st.PrevUser, ctxName)
+	}
+	pl.finishUndo(p.home, path, b, orig, string(b) == kubeSkeleton, &st.Created, stKey, &st)
+	return pl, nil
+}
 
+// setKube adds our user, or replaces it when it differs, and with --context
+// points that context at it; b is the file (a skeleton when there is none).
+func setKube(p planOpts, in kubeIn, d *kubeDoc, b []byte, st kubeState, parse func([]byte) (*kubeDoc, error)) (plan, error) {
+	path, orig := in.path, in.orig
+	where, stKey, user := p.where(path), "kube|"+path, kubeUserName(p.profile)
+	var pl plan
+	var err error
 	// Check --context before changing anything.
 	if in.context != "" {
 		if _, err := d.contextUser(in.context); err != nil {
@@ -386,7 +403,7 @@ func planKube(p planOpts, in kubeIn) (plan, error) {
 	}
 
 	if in.context != "" {
-		if d, err = parse(); err != nil {
+		if d, err = parse(b); err != nil {
 			return nil, err
 		}
 		uv, err := d.contextUser(in.context)

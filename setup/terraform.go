@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -147,11 +148,9 @@ func (r *run) terraformPlan() (plan, error) {
 // planTerraform adds or replaces our credentials_helper block and links the
 // binary into the plugin folders, or removes both.
 func planTerraform(p planOpts, in terraformIn) (plan, error) {
-	path, orig, existed, st := in.path, in.orig, in.existed, in.st
-	where := p.where(path)
-	stKey := "terraform|" + path
-	var pl plan
-	lines := strings.SplitAfter(string(orig), "\n")
+	path, st := in.path, in.st
+	st.CreatedDirs = slices.Clone(st.CreatedDirs) // apply adds to it
+	lines := strings.SplitAfter(string(in.orig), "\n")
 	if n := len(lines); lines[n-1] == "" {
 		lines = lines[:n-1]
 	}
@@ -159,35 +158,52 @@ func planTerraform(p planOpts, in terraformIn) (plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setup terraform: %s: %w", path, err)
 	}
-	block := terraformBlock(p.profile)
-
 	if p.undo {
-		if begin >= 0 {
-			b := []byte(strings.Join(lines[:begin], "") + strings.Join(lines[end+1:], ""))
-			if st.AddedNewline && end == len(lines)-1 && bytes.HasSuffix(b, []byte("\n")) {
-				b = b[:len(b)-1]
-			}
-			st.AddedNewline = false
-			pl.say("removed", "the credentials_helper %q block %s", HelperName, where)
-			if st.Created && len(bytes.TrimSpace(b)) == 0 {
-				pl = append(pl, change{act: actRemove, path: path, verb: "removed", what: prettyPath(p.home, path) + ", which setup created and is now empty"})
-				st.Created = false
-			} else {
-				pl = append(pl, change{act: actWrite, path: path, data: b})
-			}
-		}
-		for _, l := range in.links {
-			if l.err == nil && l.target == p.binary {
-				pl = append(pl, change{act: actUnlink, path: l.path, verb: "removed", what: "the link " + prettyPath(p.home, l.path)})
-			}
-		}
-		return append(pl, change{act: actRemoveDirs, dirs: &st.CreatedDirs, stateKey: stKey, state: &st, dropEmpty: true}), nil
+		return undoTerraform(p, in, lines, begin, end, st), nil
 	}
-
-	// Refuse before changing anything.
 	if len(foreign) > 0 {
 		return nil, fmt.Errorf("setup terraform: %s already has a credentials_helper block (line %d) and Terraform allows only one: remove it first", path, foreign[0]+1)
 	}
+	return setTerraform(p, in, lines, begin, end, st)
+}
+
+// undoTerraform removes our block (and the file if setup created it and
+// nothing else is left), our links, and the folders setup created for them
+// once they are empty.
+func undoTerraform(p planOpts, in terraformIn, lines []string, begin, end int, st terraformState) plan {
+	path, where, stKey := in.path, p.where(in.path), "terraform|"+in.path
+	var pl plan
+	if begin >= 0 {
+		b := []byte(strings.Join(lines[:begin], "") + strings.Join(lines[end+1:], ""))
+		if st.AddedNewline && end == len(lines)-1 && bytes.HasSuffix(b, []byte("\n")) {
+			b = b[:len(b)-1]
+		}
+		st.AddedNewline = false
+		pl.say("removed", "the credentials_helper %q block %s", HelperName, where)
+		if st.Created && len(bytes.TrimSpace(b)) == 0 {
+			pl = append(pl, change{act: actRemove, path: path, verb: "removed", what: prettyPath(p.home, path) + ", which setup created and is now empty"})
+			st.Created = false
+		} else {
+			pl = append(pl, change{act: actWrite, path: path, data: b})
+		}
+	}
+	for _, l := range in.links {
+		if l.err == nil && l.target == p.binary {
+			pl = append(pl, change{act: actUnlink, path: l.path, verb: "removed", what: "the link " + prettyPath(p.home, l.path)})
+		}
+	}
+	return append(pl, change{act: actRemoveDirs, dirs: &st.CreatedDirs, stateKey: stKey, state: &st, dropEmpty: true})
+}
+
+// setTerraform adds our block, or replaces it for another profile, and
+// links the binary into the plugin folders (replacing a file only with
+// --force).
+func setTerraform(p planOpts, in terraformIn, lines []string, begin, end int, st terraformState) (plan, error) {
+	path, orig, where, stKey := in.path, in.orig, p.where(in.path), "terraform|"+in.path
+	block := terraformBlock(p.profile)
+	var pl plan
+
+	// Refuse before changing anything.
 	var toLink []string
 	for _, l := range in.links {
 		switch {
@@ -216,7 +232,7 @@ func planTerraform(p planOpts, in terraformIn) (plan, error) {
 		}
 		buf.WriteString(block)
 		b = buf.Bytes()
-		if !existed {
+		if !in.existed {
 			st.Created = true
 		}
 		pl.say("added", "credentials_helper %q { args = [\"--profile\", %q] } %s", HelperName, p.profile, where)

@@ -104,6 +104,13 @@ func parseKube(src []byte) (*kubeDoc, error) {
 		return nil, fmt.Errorf("it holds %d YAML documents, expected one", len(f.Docs))
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		// The parser also gives no body for a lone tag ("!"), after which
+		// our users: would not be a top-level key.
+		for _, l := range d.lines {
+			if t := strings.TrimSpace(l); t != "" && t != "---" && !strings.HasPrefix(t, "#") {
+				return nil, fmt.Errorf("its top level is not a mapping")
+			}
+		}
 		return d, nil
 	}
 	switch b := f.Docs[0].Body.(type) {
@@ -475,25 +482,28 @@ func (d *kubeDoc) contextUser(name string) (*ast.MappingValueNode, error) {
 }
 
 // validateKube checks that the edited kubeconfig parses and holds our user.
+// kubeShape is the part of a kubeconfig that validateKube reads back.
+type kubeShape struct {
+	Users []struct {
+		Name string `yaml:"name"`
+		User struct {
+			Exec struct {
+				APIVersion string   `yaml:"apiVersion"`
+				Command    string   `yaml:"command"`
+				Args       []string `yaml:"args"`
+			} `yaml:"exec"`
+		} `yaml:"user"`
+	} `yaml:"users"`
+	Contexts []struct {
+		Name    string `yaml:"name"`
+		Context struct {
+			User string `yaml:"user"`
+		} `yaml:"context"`
+	} `yaml:"contexts"`
+}
+
 func validateKube(b []byte, user, binary, context string) error {
-	var cfg struct {
-		Users []struct {
-			Name string `yaml:"name"`
-			User struct {
-				Exec struct {
-					APIVersion string   `yaml:"apiVersion"`
-					Command    string   `yaml:"command"`
-					Args       []string `yaml:"args"`
-				} `yaml:"exec"`
-			} `yaml:"user"`
-		} `yaml:"users"`
-		Contexts []struct {
-			Name    string `yaml:"name"`
-			Context struct {
-				User string `yaml:"user"`
-			} `yaml:"context"`
-		} `yaml:"contexts"`
-	}
+	var cfg kubeShape
 	if err := yaml.Unmarshal(b, &cfg); err != nil {
 		return err
 	}

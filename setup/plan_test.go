@@ -169,6 +169,13 @@ func TestPlanKube(t *testing.T) {
 		{name: "no such context", plan: func() (plan, error) { return planKube(testOpts, in(withCtx, "dev")) }, wantErr: `no context "dev"`},
 		{name: "flow style", plan: func() (plan, error) { return planKube(testOpts, in(`{"users": []}`, "")) }, wantErr: "flow style"},
 		{name: "two documents", plan: func() (plan, error) { return planKube(testOpts, in("a: 1\n---\nb: 2\n", "")) }, wantErr: "2 YAML documents"},
+		{name: "a lone tag", plan: func() (plan, error) { return planKube(testOpts, in("!\n", "")) }, wantErr: "not a mapping"},
+		{name: "only comments", plan: func() (plan, error) { return planKube(testOpts, in("# x\n", "")) },
+			want: []string{
+				"| added user authos-acme running /bin/ach (in ~/.kube/config)",
+				`write /h/.kube/config | state kube|/h/.kube/config {"added_users_key":true}`,
+			},
+			data: "# x\nusers:\n" + entry},
 		{name: "undo, no file", plan: func() (plan, error) { return planKube(undoOpts(), in("", "")) }},
 		{name: "undo", plan: func() (plan, error) {
 			i := in(kubeSkeleton+"users:\n"+entry, "")

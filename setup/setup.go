@@ -363,7 +363,7 @@ type change struct {
 	data       []byte   // actWrite: the new content
 	args       []string // actGit: what follows `git config --global`
 	target     string   // actLink: what the link points at
-	dirs       *[]string
+	dirs       *[]string // actLink, actRemoveDirs: the folders setup created, in the state
 
 	// stateKey's entry becomes state (nil: none; with dropEmpty, none when
 	// it is empty). A pointer is read only then, so that the actions before
@@ -375,8 +375,8 @@ type change struct {
 
 type action int
 
-// Actions below actIfDone depend on what the earlier ones left on the
-// disk: a dry run skips them and their line.
+// The actions after actIfDone look at what the earlier ones left on the
+// disk, so a dry run, which leaves nothing, skips them with their line.
 const (
 	actNone   action = iota
 	actWrite         // replace path with data, after a backup

@@ -359,10 +359,10 @@ func (r *run) dataHome() string {
 type change struct {
 	verb, what string
 	act        action
-	path       string   // the file or link acted on
-	data       []byte   // actWrite: the new content
-	args       []string // actGit: what follows `git config --global`
-	target     string   // actLink: what the link points at
+	path       string    // the file or link acted on
+	data       []byte    // actWrite: the new content
+	args       []string  // actGit: what follows `git config --global`
+	target     string    // actLink: what the link points at
 	dirs       *[]string // actLink, actRemoveDirs: the folders setup created, in the state
 
 	// stateKey's entry becomes state (nil: none; with dropEmpty, none when

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/authos/authos-credential-helper/internal/httpserve"
 )
 
 const usage = `usage:
@@ -85,24 +87,14 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "authos dev server listening on %s\n", base)
-
-	select {
-	case err := <-errc:
-		fmt.Fprintf(stderr, "dev-server: serving: %v\n", err)
-		return 1
-	case <-ctx.Done():
-	}
-	// Graceful shutdown; requests still running (a delayed fault) get a few
-	// seconds, and see their context cancelled through BaseContext anyway.
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintf(stderr, "dev-server: shutting down: %v\n", err)
+	// Requests still running (a delayed fault) get a few seconds, and see
+	// their context cancelled through BaseContext anyway.
+	if err := httpserve.Until(ctx, hs, ln, httpserve.Grace); err != nil {
+		fmt.Fprintf(stderr, "dev-server: %v\n", err)
 		return 1
 	}
+	fmt.Fprintf(stderr, "dev-server: stopped (%v)\n", context.Cause(ctx))
 	return 0
 }
 

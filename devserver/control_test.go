@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -233,8 +234,15 @@ func TestCommand(t *testing.T) {
 		if code != 0 {
 			t.Errorf("exit %d; stderr %s", code, stderr.String())
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop after cancel")
+	}
+	if !strings.HasSuffix(stderr.String(), "dev-server: stopped (context canceled)\n") {
+		t.Errorf("stderr ends %q", stderr.String()[max(0, len(stderr.String())-80):])
+	}
+	if conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://")); err == nil {
+		conn.Close()
+		t.Error("the port still accepts connections after the stop")
 	}
 }
 

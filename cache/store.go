@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/authos/authos-credential-helper/internal/atomicfile"
 	"github.com/authos/authos-credential-helper/internal/rawfile"
 )
 
@@ -545,31 +546,9 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	removeStaleTemps(dir, time.Now())
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	syncDir(dir)
 	return nil
 }
 

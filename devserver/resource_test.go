@@ -41,19 +41,6 @@ func tokenHeader(t *testing.T, token string) map[string]any {
 	return h
 }
 
-func tokenClaims(t *testing.T, token string) map[string]any {
-	t.Helper()
-	cb, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c map[string]any
-	if err := json.Unmarshal(cb, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // issue runs one approved device flow and returns the /auth/token answer.
 func (h *harness) issue(clientID, org, svc, email string, extra ...string) reply {
 	h.t.Helper()

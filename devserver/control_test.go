@@ -177,7 +177,7 @@ func TestCommand(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Command(ctx, []string{"--listen", "127.0.0.1:0", "--no-rate-limit", "--interval", "1"}, outW, &stderr)
+		done <- Command(ctx, []string{"--listen", "127.0.0.1:0", "--no-rate-limit", "--interval", "1", "--resource-uri", "acme/cli=https://x.acme.example"}, outW, &stderr)
 		outW.Close()
 	}()
 	line, err := bufio.NewReader(outR).ReadString('\n')
@@ -189,7 +189,7 @@ func TestCommand(t *testing.T) {
 		t.Fatalf("listening line %q", line)
 	}
 	for _, want := range []string{"org acme (active)", "acme-cli", "acme-noactivate", "(no device activation URI)",
-		"org dormant (inactive)", "dormant-cli", "platform-admin-cli", UserAlice, UserBob, BobTOTPSecret, UserOwner, UserEve} {
+		"org dormant (inactive)", "dormant-cli", "platform-admin-cli", AcmeGitURI + ", " + AcmeRegistryURI + ", https://x.acme.example", "rotate-key", UserAlice, UserBob, BobTOTPSecret, UserOwner, UserEve} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("seed output lacks %q:\n%s", want, stderr.String())
 		}

@@ -20,8 +20,9 @@ func grid(t *testing.T, rendered string) [][]bool {
 	}
 	var rows [][]bool
 	for _, line := range strings.Split(strings.TrimSuffix(rendered, "\n"), "\n") {
-		body, ok := strings.CutPrefix(line, "\x1b[30;47m")
-		if body, ok = strings.CutSuffix(body, "\x1b[0m"); !ok || strings.Contains(body, "\x1b") {
+		body, on := strings.CutPrefix(line, "\x1b[30;47m")
+		body, off := strings.CutSuffix(body, "\x1b[0m")
+		if !on || !off || strings.Contains(body, "\x1b") {
 			t.Fatalf("line %q is not black on white then reset", line)
 		}
 		var top, bottom []bool

@@ -53,8 +53,11 @@ go test -race -count=1 ./...
 (cd e2e && go test -race -count=1 ./...)
 echo "test.sh: screenshots of the activation pages are in test-artifacts/"
 
-# Each decoder of client input, fuzzed briefly beyond its seeds.
-for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' protocol/*_test.go | cut -c6-); do
-	go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-20000x}" ./protocol/
+# Each decoder of client input, and setup's JSON and YAML editors, fuzzed
+# briefly beyond their seeds.
+for pkg in protocol setup; do
+	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' $pkg/*_test.go | cut -c6-); do
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-20000x}" ./$pkg/
+	done
 done
 go test -run='^$' -fuzz='^FuzzString$' -fuzztime="${FUZZTIME:-20000x}" ./internal/redact/

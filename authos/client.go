@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,51 @@ type Client struct {
 	CABundle string
 	// Timeout bounds each request; 0 means 15 s.
 	Timeout time.Duration
+	// Endpoints are where the device flow and the JWKS live: set by
+	// Discover (or the caller); empty fields mean the fixed paths.
+	Endpoints Endpoints
+	// Now is the clock for JWKS freshness; default time.Now.
+	Now func() time.Time
+}
+
+// Endpoints are absolute URLs on the base URL's origin. An empty field
+// means the fixed path under BaseURL (docs/authos-wire.md §2).
+type Endpoints struct {
+	DeviceAuthorization string // POST, default {base}/auth/device/code
+	Token               string // POST, default {base}/auth/token
+	JWKS                string // GET, default {base}/.well-known/jwks.json
+}
+
+// Fixed paths of servers without a metadata document.
+const (
+	deviceCodePath = "/auth/device/code"
+	tokenPath      = "/auth/token"
+	jwksPath       = "/.well-known/jwks.json"
+	metadataPath   = "/.well-known/authos-configuration"
+)
+
+// endpoint is the URL for route: the discovered one, else BaseURL+route.
+func (c *Client) endpoint(route string) string {
+	var u string
+	switch route {
+	case deviceCodePath:
+		u = c.Endpoints.DeviceAuthorization
+	case tokenPath:
+		u = c.Endpoints.Token
+	case jwksPath:
+		u = c.Endpoints.JWKS
+	}
+	if u == "" {
+		u = c.BaseURL + route
+	}
+	return u
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // NewClient checks the base URL (https, or http only on loopback) and builds
@@ -156,7 +202,7 @@ func (e *BadAnswerError) Unwrap() error { return e.Err }
 func (c *Client) StartDeviceFlow(ctx context.Context, clientID, org, service string) (DeviceCode, error) {
 	var dc DeviceCode
 	body := map[string]string{"client_id": clientID, "org": org, "service": service}
-	if _, err := c.post(ctx, "/auth/device/code", body, "", &dc); err != nil {
+	if _, err := c.post(ctx, deviceCodePath, body, "", &dc); err != nil {
 		return DeviceCode{}, err
 	}
 	if dc.DeviceCode == "" || dc.UserCode == "" || dc.VerificationURI == "" {
@@ -165,11 +211,21 @@ func (c *Client) StartDeviceFlow(ctx context.Context, clientID, org, service str
 	return dc, nil
 }
 
-// ExchangeDeviceCode makes one poll of /auth/token.
+// ExchangeDeviceCode makes one poll of /auth/token for a management token.
 func (c *Client) ExchangeDeviceCode(ctx context.Context, deviceCode, clientID string) (Token, error) {
+	return c.ExchangeDeviceCodeFor(ctx, deviceCode, clientID, "")
+}
+
+// ExchangeDeviceCodeFor makes one poll of /auth/token; a non-empty resource
+// (RFC 8707, one of the service's resource_uris) asks for a token bound to
+// it. Only then is the field sent: older servers never see it.
+func (c *Client) ExchangeDeviceCodeFor(ctx context.Context, deviceCode, clientID, resource string) (Token, error) {
 	var tok Token
 	body := map[string]string{"grant_type": DeviceGrantType, "device_code": deviceCode, "client_id": clientID}
-	h, err := c.post(ctx, "/auth/token", body, "", &tok)
+	if resource != "" {
+		body["resource"] = resource
+	}
+	h, err := c.post(ctx, tokenPath, body, "", &tok)
 	if err != nil {
 		return Token{}, err
 	}
@@ -203,45 +259,84 @@ func (c *Client) post(ctx context.Context, route string, in any, bearer string, 
 // do makes one request and decodes a 200 into out; it returns the answer's
 // headers.
 func (c *Client) do(ctx context.Context, method, route string, body io.Reader, bearer string, out any) (http.Header, error) {
+	a, err := c.send(ctx, request{method: method, route: route, body: body, bearer: bearer})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return a.header, nil
+	}
+	if err := json.Unmarshal(a.body, out); err != nil {
+		return nil, &BadAnswerError{Route: route, Err: fmt.Errorf("%s", describeBody(a.header.Get("Content-Type"), a.body))}
+	}
+	return a.header, nil
+}
+
+// request is one call to the server. route names it in errors and picks the
+// URL (endpoint); accept lists statuses besides 200 that are answers, not
+// errors (304 for the JWKS).
+type request struct {
+	method, route string
+	body          io.Reader
+	bearer        string
+	header        http.Header
+	accept        []int
+	// ownOrigin refuses redirects to another origin even without a body
+	// or credentials: the JWKS and the metadata document are trust
+	// anchors, and another server's answer must not stand in for them.
+	ownOrigin bool
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send is the one place requests leave: every call to AuthOS goes through
+// it, under the redirect rule and the timeout.
+func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = 15 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+route, body)
+	target := c.endpoint(r.route)
+	req, err := http.NewRequestWithContext(ctx, r.method, target, r.body)
 	if err != nil {
 		return nil, err
 	}
-	if body != nil {
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
 	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	if r.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+r.bearer)
 	}
-	resp, err := c.httpClient().Do(req)
+	hc := c.httpClient()
+	if r.ownOrigin {
+		hc = ownOriginOnly(hc)
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, c.transportError(method, route, err)
+		return nil, c.transportError(r.method, target, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return nil, fmt.Errorf("reading answer of %s: %w", route, err)
+		return nil, fmt.Errorf("reading answer of %s: %w", r.route, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, parseError(route, resp, raw)
+	if resp.StatusCode != http.StatusOK && !slices.Contains(r.accept, resp.StatusCode) {
+		return nil, parseError(r.route, resp, raw)
 	}
-	if out == nil {
-		return resp.Header, nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return nil, &BadAnswerError{Route: route, Err: fmt.Errorf("%s", describeBody(resp.Header.Get("Content-Type"), raw))}
-	}
-	return resp.Header, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: raw}, nil
 }
 
 // httpClient is c.HTTP (or the default client) under the redirect rule.
@@ -268,10 +363,32 @@ func Guard(hc *http.Client) *http.Client {
 	return &own
 }
 
+// ownOriginOnly adds to hc's redirect rule: no hop off the first request's
+// origin.
+func ownOriginOnly(hc *http.Client) *http.Client {
+	own := *hc
+	next := hc.CheckRedirect
+	own.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if origin(req.URL) != origin(via[0].URL) {
+			status := 0
+			if req.Response != nil {
+				status = req.Response.StatusCode
+			}
+			return &RedirectError{From: showURL(via[len(via)-1].URL), To: showURL(req.URL), Status: status,
+				Reason: "the server's keys and metadata are taken only from its own origin"}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
+	return &own
+}
+
 // transportError says what failed without a status: a refused redirect or an
 // unverifiable certificate as themselves (both final), anything else with
 // the request it ended.
-func (c *Client) transportError(method, route string, err error) error {
+func (c *Client) transportError(method, target string, err error) error {
 	var re *RedirectError
 	if errors.As(err, &re) {
 		return re
@@ -280,7 +397,7 @@ func (c *Client) transportError(method, route string, err error) error {
 		return ce
 	}
 	// url.Error repeats the URL, which is fine: it never holds a secret.
-	return fmt.Errorf("%s %s: %w", method, c.BaseURL+route, unwrapURLError(err))
+	return fmt.Errorf("%s %s: %w", method, target, unwrapURLError(err))
 }
 
 func unwrapURLError(err error) error {

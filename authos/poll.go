@@ -63,6 +63,9 @@ type PollOptions struct {
 	MaxFailures int
 	// OnEvent, if set, is told about each step.
 	OnEvent func(Event)
+	// Resource, if set, asks for a token bound to that resource URI
+	// (RFC 8707 as AuthOS implements it) instead of the management token.
+	Resource string
 }
 
 const (
@@ -124,7 +127,7 @@ func (c *Client) Poll(ctx context.Context, dc DeviceCode, clientID string, opt P
 		if err := clock.Sleep(ctx, wait); err != nil {
 			return Token{}, err
 		}
-		tok, err := c.ExchangeDeviceCode(ctx, dc.DeviceCode, clientID)
+		tok, err := c.ExchangeDeviceCodeFor(ctx, dc.DeviceCode, clientID, opt.Resource)
 		if err == nil {
 			return tok, nil
 		}
@@ -169,6 +172,10 @@ func (c *Client) Poll(ctx context.Context, dc DeviceCode, clientID string, opt P
 		case s == http.StatusBadRequest && seenPending && strings.Contains(apiErr.Message, "Invalid device code"):
 			// Cleaned up after expiry, or consumed by another poller.
 			return Token{}, ErrCodeExpired
+		case s == http.StatusBadRequest && strings.Contains(apiErr.Message, "invalid_target"):
+			// §5 row 9: the service does not list this resource. Final:
+			// polling again gets the same answer until the code expires.
+			return Token{}, &InvalidTargetError{Resource: opt.Resource, Server: c.BaseURL, Err: apiErr}
 		case s >= 500:
 			failures++
 			if failures > maxFailures {
@@ -204,6 +211,48 @@ func (e *FinalError) Error() string {
 	return e.Meaning + " (" + e.Err.Error() + ")"
 }
 func (e *FinalError) Unwrap() error { return e.Err }
+
+// InvalidTargetError is AuthOS's invalid_target answer to a resource
+// request (400 BAD_REQUEST, "invalid_target: …"). The wording that names
+// the profile's org/service is Message's; Error does without them.
+type InvalidTargetError struct {
+	Resource string // the resource URI asked for
+	Server   string // the base URL
+	Err      *APIError
+}
+
+// Reason is the server's text after "invalid_target: ".
+func (e *InvalidTargetError) Reason() string {
+	m := e.Err.Message
+	if _, after, ok := strings.Cut(m, "invalid_target:"); ok {
+		return strings.TrimSpace(after)
+	}
+	return m
+}
+
+// NotRegistered reports whether the URI is valid but not one of the
+// service's resource_uris (rather than malformed).
+func (e *InvalidTargetError) NotRegistered() bool {
+	return strings.Contains(e.Reason(), "not registered")
+}
+
+// Message is what the person reads, naming org/service.
+func (e *InvalidTargetError) Message(org, service string) string {
+	if e.NotRegistered() {
+		return fmt.Sprintf("resource %s is not registered for %s/%s at %s; ask your AuthOS administrator to add it to the service's resource URIs",
+			e.Resource, org, service, e.Server)
+	}
+	return fmt.Sprintf("resource %q is not a resource URI %s accepts for %s/%s: %s", e.Resource, e.Server, org, service, e.Reason())
+}
+
+func (e *InvalidTargetError) Error() string {
+	if e.NotRegistered() {
+		return fmt.Sprintf("resource %s is not registered for this service at %s; ask your AuthOS administrator to add it to the service's resource URIs (%v)", e.Resource, e.Server, e.Err)
+	}
+	return fmt.Sprintf("resource %q was refused by %s (%v)", e.Resource, e.Server, e.Err)
+}
+
+func (e *InvalidTargetError) Unwrap() error { return e.Err }
 
 // Explain turns a final AuthOS answer into what it means for the user.
 func Explain(e *APIError) error {

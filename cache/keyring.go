@@ -1,7 +1,9 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -75,7 +77,23 @@ type KeyringOptions struct {
 	// KernelCache keeps the data key in the user's kernel keyring (Linux)
 	// for this long after a backend read, so hits skip the backend; 0 off.
 	KernelCache time.Duration
+	// Warn gets one-line warnings for stderr (a damaged key); nil drops them.
+	Warn func(msg string)
 }
+
+// DamagedKeyError is a data key item that exists but is not a key (a crash
+// while it was written, say). It counts as ErrMiss: the next Put makes a
+// new key in its place.
+type DamagedKeyError struct {
+	Where string // the item's file, or the item and backend
+	Why   string
+}
+
+func (e *DamagedKeyError) Error() string {
+	return fmt.Sprintf("the token cache's data key %s is damaged (%s)", e.Where, e.Why)
+}
+
+func (e *DamagedKeyError) Is(target error) bool { return target == ErrMiss }
 
 // Keyring is a KeyStore on the OS keyring, opened on first use.
 type Keyring struct {
@@ -91,6 +109,8 @@ type Keyring struct {
 
 	passMu sync.Mutex
 	pass   string // asked once per process
+
+	warnOnce sync.Once
 }
 
 // NewKeyring returns a KeyStore that opens its backend lazily, so commands
@@ -138,12 +158,23 @@ func (k *Keyring) Load() ([]byte, error) {
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return nil, ErrMiss
 	}
+	if err != nil && k.backend == string(keyring.FileBackend) {
+		if err = k.fileItemError(err); !errors.As(err, new(*passphraseError)) {
+			var dk *DamagedKeyError
+			if errors.As(err, &dk) {
+				k.warnDamaged(dk)
+			}
+			return nil, err // names the file already
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the cache key from the %s keyring: %w", k.backend, err)
 	}
 	key, err := base64.StdEncoding.DecodeString(string(it.Data))
 	if err != nil || len(key) != 32 {
-		return nil, ErrMiss // damaged: a new key replaces it
+		dk := &DamagedKeyError{Where: k.where(), Why: "not a 32-byte key"}
+		k.warnDamaged(dk)
+		return nil, dk
 	}
 	if k.backend != string(keyring.KeyCtlBackend) {
 		k.kernel().put(key)
@@ -151,20 +182,156 @@ func (k *Keyring) Load() ([]byte, error) {
 	return key, nil
 }
 
+// where names the data key item for messages.
+func (k *Keyring) where() string {
+	if k.backend == string(keyring.FileBackend) {
+		return k.itemPath()
+	}
+	return fmt.Sprintf("%q in the %s keyring", k.opts.Item, k.backend)
+}
+
+// itemPath is the file backend's file for the data key (keyring escapes
+// only '%' and '/', which item names never contain).
+func (k *Keyring) itemPath() string { return filepath.Join(k.opts.FileDir, k.opts.Item) }
+
+func (k *Keyring) warnDamaged(dk *DamagedKeyError) {
+	if k.opts.Warn == nil {
+		return
+	}
+	k.warnOnce.Do(func() {
+		k.opts.Warn(dk.Error() + "; a new key replaces it when the cache is next written, and what was sealed under the old one can no longer be read (see status)")
+	})
+}
+
+// fileItemError tells why the file backend could not read the data key:
+// a file that is not a whole JWE was damaged (keyring v1.2.2 writes items
+// in place, so a crash can leave it empty or cut short), one that is whole
+// but does not unwrap was sealed with another passphrase. Anything else is
+// returned as is, naming the file: only a damaged key is ever replaced.
+func (k *Keyring) fileItemError(err error) error {
+	var pe *passphraseError
+	if errors.As(err, &pe) {
+		return err // no passphrase to try: nothing is known about the file
+	}
+	path := k.itemPath()
+	raw, rerr := os.ReadFile(path)
+	if rerr != nil {
+		return fmt.Errorf("reading the cache key %s: %w", path, err)
+	}
+	if why := jweDamage(raw); why != "" {
+		return &DamagedKeyError{Where: path, Why: why}
+	}
+	if strings.Contains(err.Error(), "KeyUnwrap") {
+		return fmt.Errorf("wrong passphrase for the file keyring at %s", path)
+	}
+	return fmt.Errorf("the cache key %s does not decrypt (wrong passphrase, or damaged): %w", path, err)
+}
+
+// jweDamage says what is wrong with a file backend item that is not the
+// compact JWE keyring v1.2.2 writes (PBES2-HS256+A128KW wrapping an A256GCM
+// key), or "" when it has that shape.
+func jweDamage(raw []byte) string {
+	raw = bytes.TrimSpace(raw) // whitespace alone is no sign of damage
+	if len(raw) == 0 {
+		return "empty file"
+	}
+	parts := strings.Split(string(raw), ".")
+	if len(parts) != 5 {
+		return "truncated or not a keyring item"
+	}
+	var dec [5][]byte
+	for i, p := range parts {
+		b, err := base64.RawURLEncoding.DecodeString(p)
+		if err != nil {
+			return "truncated or not a keyring item"
+		}
+		dec[i] = b
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+		Enc string `json:"enc"`
+	}
+	if json.Unmarshal(dec[0], &hdr) != nil || hdr.Alg == "" || hdr.Enc == "" {
+		return "truncated or not a keyring item"
+	}
+	if len(dec[1]) != 40 || len(dec[2]) != 12 || len(dec[3]) == 0 || len(dec[4]) != 16 {
+		return "truncated or not a keyring item"
+	}
+	return ""
+}
+
+// Save stores the data key. The file backend writes items in place
+// (O_TRUNC, then write), so there the key is written under a temp item name,
+// synced, and renamed over the old file: a crash leaves the old key or the
+// new one, never half of one. The caller holds the store's key lock.
 func (k *Keyring) Save(key []byte) error {
 	if _, err := k.Backend(); err != nil {
 		return err
 	}
-	err := k.ring.Set(keyring.Item{
+	item := keyring.Item{
 		Key:         k.opts.Item,
 		Data:        []byte(base64.StdEncoding.EncodeToString(key)),
 		Label:       "authos-credential-helper cache key",
 		Description: "encrypts the AuthOS token cache",
-	})
+	}
+	var err error
+	if k.backend == string(keyring.FileBackend) {
+		err = k.saveFileAtomic(item)
+	} else {
+		err = k.ring.Set(item)
+	}
 	if err == nil && k.backend != string(keyring.KeyCtlBackend) {
 		k.kernel().put(key)
 	}
 	return err
+}
+
+func (k *Keyring) saveFileAtomic(item keyring.Item) error {
+	final := k.itemPath()
+	item.Key += ".new"
+	tmp := final + ".new"
+	if err := k.ring.Set(item); err != nil {
+		return err
+	}
+	f, err := os.Open(tmp)
+	if err != nil {
+		return fmt.Errorf("writing the cache key: %w", err)
+	}
+	serr := f.Sync()
+	f.Close()
+	if serr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing the cache key %s: %w", tmp, serr)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing the cache key: %w", err)
+	}
+	syncDir(k.opts.FileDir)
+	return nil
+}
+
+// Volatile reports whether the data key lives where a reboot loses it
+// (the kernel keyring backend).
+func (k *Keyring) Volatile() (bool, error) {
+	name, err := k.Backend()
+	return name == string(keyring.KeyCtlBackend), err
+}
+
+// ForgetKernel removes the helper's keys from the kernel keyring: the data
+// key's kernel copy always and, when removeKey and the backend is the
+// kernel keyring itself, the data key (call it only when nothing sealed
+// under it is left).
+func (k *Keyring) ForgetKernel(removeKey bool) error {
+	k.kernel().drop()
+	if !removeKey {
+		return nil
+	}
+	volatile, err := k.Volatile()
+	if err != nil || !volatile {
+		return err
+	}
+	return k.Remove()
 }
 
 // Remove deletes the data key and its kernel copy; every entry sealed
@@ -261,6 +428,11 @@ func (k *Keyring) probe(name string) (keyring.Keyring, error) {
 		if err == nil {
 			if _, gerr := r.Get(k.opts.Item); gerr != nil && !errors.Is(gerr, keyring.ErrKeyNotFound) {
 				err = gerr
+				if name == string(keyring.FileBackend) {
+					// The backend works; Load reports the damaged item
+					// or the wrong passphrase.
+					err = nil
+				}
 			}
 		}
 		done <- result{r, err}
@@ -334,15 +506,24 @@ func (k *Keyring) passphrase(prompt string) (string, error) {
 		return k.pass, nil
 	}
 	if k.opts.Passphrase == nil {
-		return "", errors.New("the file cache backend needs a passphrase: set AUTHOS_CACHE_PASSPHRASE")
+		return "", &passphraseError{errors.New("the file cache backend needs a passphrase: set AUTHOS_CACHE_PASSPHRASE")}
 	}
 	p, err := k.opts.Passphrase(prompt)
 	if err == nil && p == "" {
 		err = errors.New("empty passphrase")
 	}
+	if err != nil {
+		return "", &passphraseError{err}
+	}
 	k.pass = p
-	return p, err
+	return p, nil
 }
+
+// passphraseError is a failure to get the passphrase (not a wrong one).
+type passphraseError struct{ err error }
+
+func (e *passphraseError) Error() string { return e.err.Error() }
+func (e *passphraseError) Unwrap() error { return e.err }
 
 func fixFor(backend string) string {
 	switch backend {

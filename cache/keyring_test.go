@@ -142,3 +142,211 @@ func TestKernelCache(t *testing.T) {
 		t.Fatal("after drop, Load worked without the passphrase")
 	}
 }
+
+// fileRing is a file-backend Keyring in dir with passphrase pw, kernel
+// copy off (so every Load reads the file), warnings collected.
+func fileRing(t *testing.T, dir, pw string, warnings *[]string) *Keyring {
+	t.Helper()
+	return NewKeyring(KeyringOptions{
+		Backend: "file", Item: "cache-key-test", FileDir: filepath.Join(dir, "keyring"),
+		Getenv: func(k string) string {
+			if k == "AUTHOS_CACHE_PASSPHRASE" {
+				return pw
+			}
+			return ""
+		},
+		Warn: func(m string) { *warnings = append(*warnings, m) },
+	})
+}
+
+// TestFileKeyDamagedIsReplaced: a data key file that a crash left empty or
+// cut short is reported once, naming the file, reads as a missing key, and
+// the next Put makes a new one; the entry sealed under the old one is then
+// a corrupt entry that Put replaces.
+func TestFileKeyDamagedIsReplaced(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(b []byte) []byte
+	}{
+		{"empty", func([]byte) []byte { return nil }},
+		{"cut in half", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"cut in the tag", func(b []byte) []byte { return b[:len(b)-3] }},
+		{"not a keyring item", func([]byte) []byte { return []byte("hello") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var warnings []string
+			k := fileRing(t, dir, "pw", &warnings)
+			s := &Store{Dir: filepath.Join(dir, "tokens"), Keys: k}
+			if err := s.Put("id1", entry("tok-1")); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "keyring", "cache-key-test")
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(path, tc.damage(b), 0o600)
+
+			k = fileRing(t, dir, "pw", &warnings) // a new process
+			s.Keys = k
+			_, err = s.Get("id1")
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(Reason(err), "damaged") {
+				t.Fatalf("Get = %v, want ErrCorrupt for a damaged key", err)
+			}
+			if err := s.Ready(); err != nil {
+				t.Fatalf("Ready = %v; a damaged key must not stop a sign-in", err)
+			}
+			if err := s.Put("id1", entry("tok-2")); err != nil {
+				t.Fatalf("Put = %v", err)
+			}
+			if e, err := s.Get("id1"); err != nil || e.AccessToken != "tok-2" {
+				t.Fatalf("after Put: %+v, %v", e, err)
+			}
+			if len(warnings) != 1 || !strings.Contains(warnings[0], path) || !strings.Contains(warnings[0], "damaged") {
+				t.Fatalf("warnings = %q, want one naming %s", warnings, path)
+			}
+			if e, err := fileRing(t, dir, "pw", &warnings).Load(); err != nil || len(e) != 32 {
+				t.Fatalf("a new process reads the new key: %v", err)
+			}
+		})
+	}
+}
+
+// TestFileKeyWrongPassphrase: a whole key file that does not open with the
+// passphrase is named as such, and is never replaced.
+func TestFileKeyWrongPassphrase(t *testing.T) {
+	dir := t.TempDir()
+	var warnings []string
+	s := &Store{Dir: filepath.Join(dir, "tokens"), Keys: fileRing(t, dir, "right", &warnings)}
+	if err := s.Put("id1", entry("tok-1")); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "keyring", "cache-key-test")
+	before, _ := os.ReadFile(path)
+	s.Keys = fileRing(t, dir, "wrong", &warnings)
+	want := "wrong passphrase for the file keyring at " + path
+	if _, err := s.Get("id1"); err == nil || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "KeyUnwrap") {
+		t.Fatalf("Get = %v, want %q", err, want)
+	}
+	if err := s.Ready(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Ready = %v, want %q", err, want)
+	}
+	if err := s.Put("id1", entry("tok-2")); err == nil {
+		t.Fatal("Put with the wrong passphrase made a new key")
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) || len(warnings) != 0 {
+		t.Fatalf("the key file changed or a warning was given (%q)", warnings)
+	}
+}
+
+// crashingRing is a keyring whose Set dies half way through writing, as
+// keyring v1.2.2's file backend does when killed (O_TRUNC, then write).
+type crashingRing struct {
+	keyring.Keyring
+	dir string
+}
+
+func (c crashingRing) Set(i keyring.Item) error {
+	if err := c.Keyring.Set(i); err != nil {
+		return err
+	}
+	p := filepath.Join(c.dir, i.Key)
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, b[:len(b)/2], 0o600)
+	return errors.New("killed")
+}
+
+// TestFileKeySaveIsAtomic: a Save that dies while writing leaves the old
+// key whole.
+func TestFileKeySaveIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	var warnings []string
+	k := fileRing(t, dir, "pw", &warnings)
+	old := bytes.Repeat([]byte{1}, 32)
+	if err := k.Save(old); err != nil {
+		t.Fatal(err)
+	}
+	k = fileRing(t, dir, "pw", &warnings)
+	k.openFn = func(name string) (keyring.Keyring, error) {
+		r, err := k.openOne(name)
+		return crashingRing{r, filepath.Join(dir, "keyring")}, err
+	}
+	if err := k.Save(bytes.Repeat([]byte{2}, 32)); err == nil {
+		t.Fatal("the crashing Save succeeded")
+	}
+	if got, err := fileRing(t, dir, "pw", &warnings).Load(); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("after a crash during Save: %x, %v; want the old key", got, err)
+	}
+}
+
+// TestAutoProbeAcceptsDamagedFileKey: auto mode keeps the file backend
+// when its key file is damaged (Load reports it and a new key replaces it)
+// instead of failing with "no usable keyring".
+func TestAutoProbeAcceptsDamagedFileKey(t *testing.T) {
+	dir := t.TempDir()
+	var warnings []string
+	ring := filepath.Join(dir, "keyring")
+	os.MkdirAll(ring, 0o700)
+	os.WriteFile(filepath.Join(ring, "cache-key-test"), nil, 0o600)
+	k := fileRing(t, dir, "pw", &warnings)
+	k.opts.Backend, k.opts.StateDir = "auto", dir
+	k.candidates = func() []string { return []string{"file"} }
+	if name, err := k.Backend(); err != nil || name != "file" {
+		t.Fatalf("Backend = %q, %v", name, err)
+	}
+	if _, err := k.Load(); !errors.Is(err, ErrMiss) {
+		t.Fatalf("Load = %v, want a damaged key (ErrMiss)", err)
+	}
+}
+
+// TestForgetKernel: the kernel copy goes always; the keyctl data key only
+// when asked to (nothing sealed under it is left).
+func TestForgetKernel(t *testing.T) {
+	if !slices.Contains(CompiledBackends(), "keyctl") {
+		t.Skip("the kernel keyring is Linux only")
+	}
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{5}, 32)
+
+	kc := NewKeyring(KeyringOptions{Backend: "keyctl", Item: "test-forget-" + filepath.Base(dir)})
+	t.Cleanup(func() { kc.Remove() })
+	if v, err := kc.Volatile(); !v || err != nil {
+		t.Fatalf("keyctl Volatile = %v, %v", v, err)
+	}
+	kc.Save(key)
+	if err := kc.ForgetKernel(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.Load(); err != nil {
+		t.Fatalf("ForgetKernel(false) removed the keyctl data key: %v", err)
+	}
+	if err := kc.ForgetKernel(true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.Load(); !errors.Is(err, ErrMiss) {
+		t.Fatalf("after ForgetKernel(true): %v, want the key gone", err)
+	}
+
+	pw := "pw"
+	kf := NewKeyring(KeyringOptions{Backend: "file", Item: "test-forget-" + filepath.Base(dir), FileDir: filepath.Join(dir, "ring"),
+		KernelCache: time.Minute, Getenv: func(string) string { return pw }})
+	t.Cleanup(func() { kf.kernel().drop() })
+	if v, err := kf.Volatile(); v || err != nil {
+		t.Fatalf("file Volatile = %v, %v", v, err)
+	}
+	kf.Save(key)
+	if kf.kernel().get() == nil {
+		t.Fatal("no kernel copy to forget")
+	}
+	if err := kf.ForgetKernel(true); err != nil {
+		t.Fatal(err)
+	}
+	if kf.kernel().get() != nil {
+		t.Fatal("the kernel copy survived ForgetKernel")
+	}
+	if got, err := kf.Load(); err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("the file backend's key must stay: %v", err)
+	}
+}

@@ -6,6 +6,11 @@
 // one keyring read; a miss (no file) touches no keyring at all; entries are
 // replaced atomically (write, fsync, rename) and never exceed keyring size
 // limits (Windows caps a secret at 2560 bytes).
+//
+// Nothing that cannot be obtained again is deleted behind the person's back:
+// a record sealed under a data key that is gone stays on disk, reads as
+// ErrCorrupt (a token entry is simply replaced by the next sign-in), and is
+// removed only by an explicit DeleteUnreadable.
 package cache
 
 import (
@@ -21,8 +26,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/authos/authos-credential-helper/internal/atomicfile"
 	"github.com/authos/authos-credential-helper/internal/rawfile"
 )
 
@@ -53,6 +60,37 @@ var (
 	ErrCorrupt = errors.New("cached token is unreadable")
 )
 
+// unreadableError is an ErrCorrupt with the reason a person can act on.
+type unreadableError struct{ reason string }
+
+func (e *unreadableError) Error() string        { return ErrCorrupt.Error() + ": " + e.reason }
+func (e *unreadableError) Is(target error) bool { return target == ErrCorrupt }
+
+func unreadable(format string, args ...any) error {
+	return &unreadableError{reason: fmt.Sprintf(format, args...)}
+}
+
+// Reason is why an ErrCorrupt record cannot be read, for status; other
+// errors are returned whole.
+func Reason(err error) string {
+	var u *unreadableError
+	if errors.As(err, &u) {
+		return u.reason
+	}
+	return err.Error()
+}
+
+// maxRecord bounds a sealed record file: the largest record (a 1 MiB
+// protocol input) seals to well under it, so a larger file is damage.
+const maxRecord = 4 << 20
+
+// staleTemp is how old a temp file must be before a write removes it as
+// left by a killed process (a live writer renames its file within ms).
+const staleTemp = time.Minute
+
+// minFree is the free space Ready asks for: an entry and its temp copy.
+const minFree = 64 << 10
+
 // KeyStore holds the data key. Load returns ErrMiss when there is none yet.
 type KeyStore interface {
 	Load() ([]byte, error)
@@ -64,6 +102,16 @@ type KeyStore interface {
 type Store struct {
 	Dir  string
 	Keys KeyStore
+	// AllowVolatile lets PutStatic keep credentials under a data key that a
+	// reboot loses (the kernel keyring).
+	AllowVolatile bool
+	// Related are the helper's other folders (state, locks, file keyring)
+	// whose parents CheckParents looks at with Dir's.
+	Related []string
+	// Warn gets one-line warnings for stderr; nil drops them.
+	Warn func(msg string)
+	// freeSpace reports the bytes free for dir; tests replace it.
+	freeSpace func(dir string) (uint64, bool, error)
 }
 
 // sealed is an entry file's format.
@@ -103,35 +151,52 @@ func (s *Store) GetRecord(name string, v any) error {
 		return err
 	}
 	raw, err := rawfile.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return ErrMiss
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return ErrMiss // ENOTDIR: a file where a folder should be; Ready names it
 	}
 	if err != nil {
+		// Only on this error path: is it a file too large to be ours?
+		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() && st.Size() > maxRecord {
+			return unreadable("%d bytes, larger than any entry the helper writes (damaged)", st.Size())
+		}
 		return fmt.Errorf("reading cache entry: %w", err)
+	}
+	if len(raw) > maxRecord {
+		return unreadable("%d bytes, larger than any entry the helper writes (damaged)", len(raw))
 	}
 	var box sealed
 	if err := json.Unmarshal(raw, &box); err != nil || box.V != 1 {
-		return fmt.Errorf("%w: not a sealed entry", ErrCorrupt)
+		return unreadable("not a sealed entry (damaged)")
 	}
 	key, err := s.Keys.Load()
-	if errors.Is(err, ErrMiss) {
-		return fmt.Errorf("%w: its data key is no longer in the %s keyring", ErrCorrupt, s.Keys.Name())
-	}
-	if err != nil {
+	var dk *DamagedKeyError
+	switch {
+	case errors.As(err, &dk):
+		return unreadable("its data key is damaged")
+	case errors.Is(err, ErrMiss):
+		return unreadable("its data key is no longer in the %s keyring%s", s.Keys.Name(), volatileHint(s.Keys.Name()))
+	case err != nil:
 		return err
 	}
 	if box.KeyID != keyID(key) {
-		return fmt.Errorf("%w: sealed under another data key", ErrCorrupt)
+		return unreadable("sealed under an earlier data key, no longer in the %s keyring", s.Keys.Name())
 	}
 	plain, err := open(key, box.Nonce, box.Data, name)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return unreadable("does not decrypt (damaged)")
 	}
 	defer clear(plain)
 	if err := json.Unmarshal(plain, v); err != nil {
-		return fmt.Errorf("%w: undecodable", ErrCorrupt)
+		return unreadable("undecodable")
 	}
 	return nil
+}
+
+func volatileHint(backend string) string {
+	if backend == "keyctl" {
+		return ", which a reboot empties"
+	}
+	return ""
 }
 
 // PutRecord seals v (as JSON) and atomically replaces the record called name.
@@ -157,7 +222,82 @@ func (s *Store) PutRecord(name string, v any) error {
 	if err != nil {
 		return err
 	}
+	if len(out) > maxRecord {
+		return fmt.Errorf("not storing %s: %d bytes sealed, more than the %d a cache entry may have", name, len(out), maxRecord)
+	}
 	return writeAtomic(path, out)
+}
+
+// ErrVolatile is PutStatic refusing a credential that a reboot would make
+// unreadable.
+var ErrVolatile = errors.New("not storing this credential: the cache key is in the kernel keyring (keyctl), which a reboot empties, and nothing could get this credential back; " +
+	"use a persistent backend ([cache] backend = \"secret-service\", or \"file\" with AUTHOS_CACHE_PASSPHRASE) or set [cache] allow_volatile_store = true")
+
+// PutStatic is PutRecord for a record that cannot be obtained again (a
+// credential someone handed us, such as a registry password): it is
+// refused when the data key would not survive a reboot, unless
+// AllowVolatile.
+func (s *Store) PutStatic(name string, v any) error {
+	if !s.AllowVolatile {
+		if vk, ok := s.Keys.(interface{ Volatile() (bool, error) }); ok {
+			volatile, err := vk.Volatile()
+			if err != nil {
+				return err
+			}
+			if volatile {
+				return ErrVolatile
+			}
+		}
+	}
+	return s.PutRecord(name, v)
+}
+
+// Unreadable lists the records with names starting with prefix that
+// exist but cannot be read (ErrCorrupt), with the reason for each. Other
+// errors (a keyring that cannot be opened, a wrong passphrase) stop it: a
+// record is never called unreadable because its key is out of reach today.
+func (s *Store) Unreadable(prefix string) (map[string]string, error) {
+	names, err := s.Names(prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		var v json.RawMessage
+		err := s.GetRecord(n, &v)
+		clear(v)
+		switch {
+		case errors.Is(err, ErrCorrupt):
+			out[n] = Reason(err)
+		case err != nil && !errors.Is(err, ErrMiss):
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// DeleteUnreadable removes the records Unreadable lists (the explicit
+// step that gives up what a lost data key sealed) and returns their names
+// with the reasons.
+func (s *Store) DeleteUnreadable(prefix string) (map[string]string, error) {
+	bad, err := s.Unreadable(prefix)
+	if err != nil {
+		return nil, err
+	}
+	for n := range bad {
+		// Read again: a sign-in or store may have replaced it meanwhile.
+		var v json.RawMessage
+		err := s.GetRecord(n, &v)
+		clear(v)
+		if !errors.Is(err, ErrCorrupt) {
+			delete(bad, n)
+			continue
+		}
+		if err := s.Delete(n); err != nil {
+			return nil, err
+		}
+	}
+	return bad, nil
 }
 
 // Has reports whether a record called name exists, without reading it or
@@ -171,9 +311,16 @@ func (s *Store) Has(name string) bool {
 	return err == nil
 }
 
-// Ready checks that the keyring holding the data key can be used, so that a
-// login is not started only to fail at storing its token.
+// Ready checks that a Put can succeed, so that a person is not asked to
+// sign in only for the token to be thrown away: the folder can be created
+// and written, has room for an entry, and the keyring holding the data key
+// can be used (a damaged key counts: the Put replaces it). It also warns
+// once about parents others can write to.
 func (s *Store) Ready() error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	s.CheckParents()
 	if r, ok := s.Keys.(interface{ Ready() error }); ok {
 		if err := r.Ready(); err != nil {
 			return err
@@ -183,6 +330,73 @@ func (s *Store) Ready() error {
 		return err
 	}
 	return nil
+}
+
+// writable creates Dir if needed, writes and removes a small probe file in
+// it and checks the free space.
+func (s *Store) writable() error {
+	fail := func(err error) error {
+		return fmt.Errorf("the token cache at %s is not writable: %w", s.Dir, err)
+	}
+	if err := ensureDir(s.Dir); err != nil {
+		return fail(errors.Unwrap(err))
+	}
+	f, err := os.CreateTemp(s.Dir, ".tmp-ready-*")
+	if err != nil {
+		return fail(err)
+	}
+	_, werr := f.Write(make([]byte, 4096))
+	cerr := f.Close()
+	os.Remove(f.Name())
+	if werr != nil {
+		return fail(werr)
+	}
+	if cerr != nil {
+		return fail(cerr)
+	}
+	space := s.freeSpace
+	if space == nil {
+		space = freeSpace
+	}
+	if free, known, err := space(s.Dir); err == nil && known && free < minFree {
+		return fmt.Errorf("the token cache at %s is not writable: only %d bytes free on its file system", s.Dir, free)
+	}
+	return nil
+}
+
+// CheckParents warns (one line) when Dir, a Related folder or a parent of
+// them may be written by other users: they could swap the helper's files.
+// Sticky folders such as /tmp are fine. It costs a stat per level, so it
+// runs before sign-ins and in status, never on a hit.
+func (s *Store) CheckParents() {
+	if s.Warn == nil {
+		return
+	}
+	if loose := looseParents(append([]string{s.Dir}, s.Related...)); len(loose) > 0 {
+		s.Warn(fmt.Sprintf("other users can write to %s, which holds the token cache or its state; they could replace its files (fix: chmod go-w on it)", strings.Join(loose, ", ")))
+	}
+}
+
+// looseParents lists the existing folders among dirs and their parents
+// that are group- or world-writable without the sticky bit.
+func looseParents(dirs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+		for p := filepath.Clean(d); !seen[p]; p = filepath.Dir(p) {
+			seen[p] = true
+			if st, err := os.Stat(p); err == nil && st.IsDir() && st.Mode().Perm()&0o022 != 0 && st.Mode()&fs.ModeSticky == 0 {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // Delete removes the entry called name; a missing entry is not an error.
@@ -217,7 +431,9 @@ func (s *Store) Names(prefix string) ([]string, error) {
 }
 
 // dataKey loads the data key, creating it under a store-wide lock the first
-// time. A new key makes every existing entry unreadable, so they are removed.
+// time (or when it is gone or damaged). Records sealed under an earlier key
+// are kept: a token entry is replaced by its next Put, and what cannot be
+// obtained again waits for DeleteUnreadable.
 func (s *Store) dataKey() ([]byte, error) {
 	key, err := s.Keys.Load()
 	if err == nil {
@@ -245,10 +461,6 @@ func (s *Store) dataKey() ([]byte, error) {
 	}
 	if err := s.Keys.Save(key); err != nil {
 		return nil, fmt.Errorf("saving the cache key in the %s keyring: %w", s.Keys.Name(), err)
-	}
-	names, _ := s.Names("")
-	for _, n := range names {
-		s.Delete(n)
 	}
 	return key, nil
 }
@@ -326,36 +538,33 @@ func ensureDir(dir string) error {
 }
 
 // writeAtomic replaces path with data: a reader sees the old or the new
-// file, never a mix, and a crash leaves at most a stray temp file.
+// file, never a mix, and a crash leaves at most a stray temp file, which a
+// later write removes.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := ensureDir(dir); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
+	removeStaleTemps(dir, time.Now())
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	syncDir(dir)
 	return nil
+}
+
+// removeStaleTemps removes the temp files in dir that a killed writer left
+// (older than staleTemp); a live writer's fresh one is left alone.
+func removeStaleTemps(dir string, now time.Time) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, de := range des {
+		if !strings.HasPrefix(de.Name(), ".tmp-") || !de.Type().IsRegular() {
+			continue
+		}
+		if info, err := de.Info(); err == nil && now.Sub(info.ModTime()) > staleTemp {
+			os.Remove(filepath.Join(dir, de.Name()))
+		}
+	}
 }

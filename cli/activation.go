@@ -9,6 +9,7 @@ import (
 
 	"github.com/authos/authos-credential-helper/activation"
 	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/httpserve"
 )
 
 // runActivationServer serves the activation pages for an AuthOS server:
@@ -33,6 +34,8 @@ func runActivationServer(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	ctx, stop := httpserve.OnSignal(ctx)
+	defer stop()
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", *listen)
 	if err != nil {
@@ -40,5 +43,9 @@ func runActivationServer(ctx context.Context, env Env, args []string) error {
 	}
 	hs := &http.Server{Handler: pages, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	fmt.Fprintf(env.Stdout, "activation pages on http://%s/activate for AuthOS at %s\n", ln.Addr(), base)
-	return hs.Serve(ln)
+	if err := httpserve.Until(ctx, hs, ln, httpserve.Grace); err != nil {
+		return fmt.Errorf("activation-server: %w", err)
+	}
+	fmt.Fprintf(env.Stderr, "activation-server: stopped (%v)\n", context.Cause(ctx))
+	return nil
 }

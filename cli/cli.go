@@ -59,7 +59,8 @@ commands:
   login     sign in now (device flow) and cache the token
   token     print a valid access token, signing in first if needed
   status    list cached identities (--json for JSON); never prints tokens
-  logout    revoke the session at the server and forget the token (--all: every identity)
+  logout    forget the token, then end its session at the server (--all: every
+            identity; --unreadable: only records that can no longer be read)
   git       git credential helper protocol (also as git-credential-authos)
   docker    docker credential helper protocol (also as docker-credential-authos)
   kube      kubectl exec credential plugin (ExecCredential v1, v1beta1)
@@ -182,7 +183,7 @@ func newAppFrom(env Env, raw []byte) (*app, error) {
 		return nil, err
 	}
 	p := wiring.Build(cfg, wiring.Options{
-		Paths: env.Paths, Getenv: env.Getenv, Passphrase: ttyPassphrase(env), WrapLogin: interruptible,
+		Paths: env.Paths, Getenv: env.Getenv, Passphrase: ttyPassphrase(env), WrapLogin: interruptible, Warn: env.Stderr,
 	})
 	return &app{env: env, cfg: cfg, keys: p.Keys, store: p.Store, h: p.Helper}, nil
 }

@@ -66,7 +66,8 @@ func dockerVerb(ctx context.Context, env Env, verb string) error {
 		if _, ok, _ := helper.MatchHost(a.cfg, helper.Selector{}, env.Getenv, "docker", protocol.DockerRegistryHost(c.ServerURL), protocol.DockerRegistryHost); ok {
 			return nil // our own token, handed back by docker login: nothing to keep
 		}
-		return a.store.PutRecord(dockerRecordName(c.ServerURL), c)
+		// No sign-in can bring it back: refused where a reboot would lose it.
+		return a.store.PutStatic(dockerRecordName(c.ServerURL), c)
 	case "erase":
 		serverURL, err := protocol.DecodeDockerServerURL(env.Stdin)
 		if err != nil {

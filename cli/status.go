@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/redact"
+	"github.com/authos/authos-credential-helper/protocol"
 )
 
 // statusRow is one cached identity as status shows it; never the token.
@@ -28,9 +31,27 @@ type statusRow struct {
 	Problem    string     `json:"problem,omitempty"`
 }
 
+// storedRow is a credential `docker login` or `terraform login` handed us
+// for a host no profile serves; never its secret.
+type storedRow struct {
+	Kind      string `json:"kind"` // "docker" or "terraform"
+	Name      string `json:"name"` // the record's name in the cache folder
+	ServerURL string `json:"server_url,omitempty"`
+	Username  string `json:"username,omitempty"`
+	Readable  bool   `json:"readable"`
+	Problem   string `json:"problem,omitempty"`
+}
+
 type statusReport struct {
 	Backend    string      `json:"backend"`
 	Identities []statusRow `json:"identities"`
+	Stored     []storedRow `json:"stored"`
+}
+
+// storedKinds are the record prefixes of stored credentials, by kind.
+var storedKinds = []struct{ prefix, kind string }{
+	{dockerRecordPrefix, "docker"},
+	{terraformRecordPrefix, "terraform"},
 }
 
 func runStatus(env Env, args []string) error {
@@ -43,7 +64,8 @@ func runStatus(env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep := statusReport{Identities: []statusRow{}}
+	a.store.CheckParents()
+	rep := statusReport{Identities: []statusRow{}, Stored: []storedRow{}}
 	names, err := a.store.Names(helper.EntryPrefix)
 	if err != nil {
 		return err
@@ -58,7 +80,7 @@ func runStatus(env Env, args []string) error {
 		row := statusRow{Profile: profiles[name]}
 		switch {
 		case errors.Is(err, cache.ErrCorrupt):
-			row.Problem = "unreadable entry; the next login replaces it"
+			row.Problem = "unreadable: " + cache.Reason(err) + "; the next login replaces it"
 		case err != nil:
 			return err
 		default:
@@ -69,7 +91,10 @@ func runStatus(env Env, args []string) error {
 		}
 		rep.Identities = append(rep.Identities, row)
 	}
-	if len(names) > 0 {
+	if rep.Stored, err = a.storedRows(); err != nil {
+		return err
+	}
+	if len(names) > 0 || len(rep.Stored) > 0 {
 		rep.Backend, _ = a.keys.Backend()
 	}
 	if *asJSON {
@@ -79,8 +104,20 @@ func runStatus(env Env, args []string) error {
 	}
 	if len(rep.Identities) == 0 {
 		fmt.Fprintln(env.Stdout, "no cached identities")
-		return nil
+	} else {
+		printIdentities(env, rep, now)
 	}
+	if len(rep.Stored) > 0 {
+		fmt.Fprintln(env.Stdout)
+		printStored(env, rep.Stored)
+	}
+	if rep.Backend != "" {
+		fmt.Fprintf(env.Stdout, "cache backend: %s\n", rep.Backend)
+	}
+	return nil
+}
+
+func printIdentities(env Env, rep statusReport, now time.Time) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROFILE\tSERVER\tORG/SERVICE\tCLIENT ID\tUSER\tEXPIRES")
 	for _, r := range rep.Identities {
@@ -99,7 +136,105 @@ func runStatus(env Env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%s\t%s\t%s\n", dash(r.Profile), r.Server, r.Org, r.Service, r.ClientID, dash(user), when)
 	}
 	tw.Flush()
-	fmt.Fprintf(env.Stdout, "cache backend: %s\n", rep.Backend)
+}
+
+func printStored(env Env, rows []storedRow) {
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STORED\tFOR\tUSER\tSTATE")
+	for _, r := range rows {
+		state := "ok"
+		if !r.Readable {
+			state = r.Problem
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Kind, dash(r.ServerURL), dash(r.Username), state)
+	}
+	tw.Flush()
+}
+
+// storedRows lists the stored credentials, readable or not. A record that
+// cannot be read is kept (no sign-in can bring it back) until `logout
+// --unreadable` or `logout --all` removes it.
+func (a *app) storedRows() ([]storedRow, error) {
+	rows := []storedRow{}
+	for _, k := range storedKinds {
+		names, err := a.store.Names(k.prefix)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			row := storedRow{Kind: k.kind, Name: n, Readable: true}
+			var c protocol.DockerCredentials // for terraform only readability counts
+			var raw json.RawMessage
+			var dst any = &raw
+			if k.kind == "docker" {
+				dst = &c
+			}
+			switch err := a.store.GetRecord(n, dst); {
+			case errors.Is(err, cache.ErrCorrupt):
+				row.Readable = false
+				row.Problem = "unreadable: " + cache.Reason(err) + "; remove with: authos-credential-helper logout --unreadable"
+			case errors.Is(err, cache.ErrMiss):
+				continue // removed meanwhile
+			case err != nil:
+				return nil, err
+			}
+			clear(raw)
+			row.ServerURL, row.Username = c.ServerURL, c.Username
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
+}
+
+// removeUnreadable deletes the records that can no longer be read
+// (`logout --unreadable`, and part of `logout --all`) and names each.
+func (a *app) removeUnreadable(explicit bool) error {
+	gone, err := a.store.DeleteUnreadable("")
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(gone))
+	for n := range gone {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(a.env.Stderr, "authos: removed the unreadable %s %s (%s)\n", recordKind(n), n, gone[n])
+	}
+	if explicit && len(names) == 0 {
+		fmt.Fprintln(a.env.Stderr, "authos: no unreadable cache records")
+	}
+	return nil
+}
+
+func recordKind(name string) string {
+	for _, k := range storedKinds {
+		if strings.HasPrefix(name, k.prefix) {
+			return k.kind + " credential"
+		}
+	}
+	if strings.HasPrefix(name, helper.EntryPrefix) {
+		return "token entry"
+	}
+	return "record"
+}
+
+// forgetKernelKeys removes the helper's keys from the kernel keyring once
+// they guard less: after `logout --all` the data key's kernel copy, and,
+// when nothing at all is left in the cache (also after a single logout),
+// the data key itself if the kernel keyring is its backend.
+func (a *app) forgetKernelKeys(all bool) error {
+	names, err := a.store.Names("")
+	if err != nil {
+		return err
+	}
+	empty := len(names) == 0
+	if !all && !empty {
+		return nil
+	}
+	if err := a.keys.ForgetKernel(empty); err != nil {
+		return fmt.Errorf("removing the cache key from the kernel keyring: %w", err)
+	}
 	return nil
 }
 
@@ -114,6 +249,7 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "logout")
 	sel := identityFlags(fs)
 	all := fs.Bool("all", false, "log out of every cached identity")
+	onlyUnreadable := fs.Bool("unreadable", false, "only remove the cache records that can no longer be read (sealed under a lost data key, or damaged)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -121,12 +257,18 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *onlyUnreadable && !*all {
+		return a.removeUnreadable(true)
+	}
 	if !*all {
 		id, err := a.resolve(*sel)
 		if err != nil {
 			return err
 		}
-		return a.logout(ctx, id.Key(), id.String())
+		if err := a.logout(ctx, id.Key(), id.String()); err != nil {
+			return err
+		}
+		return a.forgetKernelKeys(false)
 	}
 	names, err := a.store.Names(helper.EntryPrefix)
 	if err != nil {
@@ -138,6 +280,11 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 	var firstErr error
 	for _, n := range names {
 		if err := a.logout(ctx, n, ""); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	for _, step := range []func() error{func() error { return a.removeUnreadable(false) }, func() error { return a.forgetKernelKeys(true) }} {
+		if err := step(); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

@@ -36,7 +36,8 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return a.store.PutRecord(record, c)
+		// No sign-in can bring it back: refused where a reboot would lose it.
+		return a.store.PutStatic(record, c)
 	}
 	a, err := hostApp(env, *sel, record, host) // get has no input: stdin is /dev/null
 	if err != nil {
@@ -68,7 +69,11 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 	return protocol.EncodeTerraformToken(env.Stdout, cred.Token)
 }
 
+// terraformRecordPrefix starts the cache names of tokens `terraform login`
+// stored.
+const terraformRecordPrefix = "tf-"
+
 // terraformRecordName names a token `terraform login` stored for host.
 func terraformRecordName(host string) string {
-	return "tf-" + helper.HashName("terraform", host)
+	return terraformRecordPrefix + helper.HashName("terraform", host)
 }

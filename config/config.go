@@ -41,6 +41,10 @@ type Cache struct {
 	// after the backend gave it (so hits skip D-Bus or the passphrase);
 	// unset means DefaultKernelCache, "0s" turns it off.
 	KernelCache *Duration `toml:"kernel_cache"`
+	// AllowVolatileStore lets docker/terraform `store` keep credentials no
+	// profile serves (which cannot be obtained again) under a data key a
+	// reboot loses (the keyctl backend); off, such a store is refused.
+	AllowVolatileStore bool `toml:"allow_volatile_store"`
 }
 
 // DefaultKernelCache is the kernel keyring copy's lifetime when unset.

@@ -43,6 +43,17 @@ expiry_margin = "10m"
 				t.Fatalf("ProfileNames = %v", got)
 			}
 		}},
+		{name: "allow_volatile_store", toml: "[cache]\nallow_volatile_store = true\n", check: func(t *testing.T, c *Config) {
+			if !c.Cache.AllowVolatileStore {
+				t.Fatalf("%+v", c.Cache)
+			}
+		}},
+		{name: "allow_volatile_store off by default", toml: "[cache]\nbackend = \"keyctl\"\n", check: func(t *testing.T, c *Config) {
+			if c.Cache.AllowVolatileStore {
+				t.Fatalf("%+v", c.Cache)
+			}
+		}},
+		{name: "allow_volatile_store is a bool", toml: "[cache]\nallow_volatile_store = \"yes\"\n", wantErr: "config"},
 		{name: "unknown key", toml: "[profiles.a]\nsevrer = \"x\"\n", wantErr: "unknown key"},
 		{name: "bad margin", toml: "[cache]\nexpiry_margin = \"soon\"\n", wantErr: "config"},
 		{name: "dangling default", toml: "default_profile = \"x\"\n", wantErr: "names no [profiles.x]"},

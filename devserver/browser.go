@@ -141,7 +141,7 @@ func (s *Server) signIn(row *deviceCode, email string) (string, error) {
 		return origin + "/activate/success?status=success&device_flow=true", nil
 	}
 	now := s.now()
-	tok, err := s.sign(jwtHeader{Typ: preauthTyp, Alg: "RS256", Kid: s.kid}, preauthClaims{
+	tok, err := s.sign(preauthTyp, preauthClaims{
 		Sub: userID, Iss: s.baseURL, MFARequired: true, DeviceCodeID: id, Iat: now.Unix(), Exp: now.Add(preauthLifetime).Unix(),
 	})
 	if err != nil {

@@ -14,13 +14,18 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/authos/authos-credential-helper/internal/httpserve"
 )
 
 const usage = `usage:
   dev-server [--listen 127.0.0.1:8080] [--no-rate-limit] [--legacy-mfa] [--legacy-platform-prefix]
              [--interval N] [--expires-in N] [--token-lifetime 24h] [--rate-limit-period 5s]
              [--cleanup-interval 5m] [--dashboard-url URL] [--auto-approve EMAIL]
+             [--resource-uri ORG/SERVICE=URI]... [--jwks-max-age 5m]
+             [--no-metadata] [--device-authorization-status beta|unsupported|absent]
   dev-server control approve|mfa-complete|deny|expire USER_CODE [--user EMAIL] [--server URL]
+  dev-server control rotate-key|drop-previous-keys [--server URL]
 `
 
 // Command runs the dev-server command line; args are the words after
@@ -43,6 +48,11 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cleanup := fs.Duration("cleanup-interval", defaultCleanup, "how often expired device codes are swept")
 	dashboard := fs.String("dashboard-url", "", "PLATFORM_DASHBOARD_BASE_URL (default: the server's own URL)")
 	autoApprove := fs.String("auto-approve", "", "demo mode: approve every new device code as this seeded user's `email` after 2 s")
+	resources := resourceFlag{}
+	fs.Var(resources, "resource-uri", "add a resource URI to a service's resource_uris, as `org/service=URI` (repeatable)")
+	jwksMaxAge := fs.Duration("jwks-max-age", defaultJWKSMaxAge, "Cache-Control max-age of the JWKS")
+	noMetadata := fs.Bool("no-metadata", false, "serve no /.well-known/authos-configuration (servers before AuthOS v0.8)")
+	deviceStatus := fs.String("device-authorization-status", "beta", "oauth_device_authorization.status in the metadata document; \"absent\" leaves the section out")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -54,8 +64,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if *interval <= 0 || *expiresIn <= 0 || *lifetime <= 0 || *ratePeriod <= 0 || *cleanup <= 0 {
-		fmt.Fprintln(stderr, "dev-server: --interval, --expires-in, --token-lifetime, --rate-limit-period and --cleanup-interval must be positive")
+	if *interval <= 0 || *expiresIn <= 0 || *lifetime <= 0 || *ratePeriod <= 0 || *cleanup <= 0 || *jwksMaxAge <= 0 {
+		fmt.Fprintln(stderr, "dev-server: --interval, --expires-in, --token-lifetime, --rate-limit-period, --cleanup-interval and --jwks-max-age must be positive")
 		return 2
 	}
 
@@ -71,7 +81,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Interval: *interval, ExpiresIn: *expiresIn, TokenLifetime: *lifetime,
 		DisableRateLimit: *noRate, RateLimitPeriod: *ratePeriod, CleanupInterval: *cleanup,
 		LegacyMFA: *legacyMFA, LegacyPlatformPrefix: *legacyPrefix,
-		AutoApprove: *autoApprove,
+		AutoApprove:  *autoApprove,
+		ResourceURIs: resources, JWKSMaxAge: *jwksMaxAge,
+		NoMetadata: *noMetadata, DeviceAuthorizationStatus: *deviceStatus,
 	})
 	if err != nil {
 		ln.Close()
@@ -85,24 +97,14 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "authos dev server listening on %s\n", base)
-
-	select {
-	case err := <-errc:
-		fmt.Fprintf(stderr, "dev-server: serving: %v\n", err)
-		return 1
-	case <-ctx.Done():
-	}
-	// Graceful shutdown; requests still running (a delayed fault) get a few
-	// seconds, and see their context cancelled through BaseContext anyway.
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintf(stderr, "dev-server: shutting down: %v\n", err)
+	// Requests still running (a delayed fault) get a few seconds, and see
+	// their context cancelled through BaseContext anyway.
+	if err := httpserve.Until(ctx, hs, ln, httpserve.Grace); err != nil {
+		fmt.Fprintf(stderr, "dev-server: %v\n", err)
 		return 1
 	}
+	fmt.Fprintf(stderr, "dev-server: stopped (%v)\n", context.Cause(ctx))
 	return 0
 }
 
@@ -121,10 +123,11 @@ func displayAddr(a net.Addr) string {
 
 // PrintSeed writes the seeded organisations, services, client ids and users.
 func (s *Server) PrintSeed(w io.Writer) {
+	kid := s.KeyID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "authos dev server: issuer %s, kid %s\n", s.baseURL, s.kid)
+	fmt.Fprintf(&b, "authos dev server: issuer %s, kid %s\n", s.baseURL, kid)
 	orgs := make([]string, 0, len(s.orgs))
 	for slug := range s.orgs {
 		orgs = append(orgs, slug)
@@ -146,6 +149,9 @@ func (s *Server) PrintSeed(w io.Writer) {
 				uri = "(no device activation URI)"
 			}
 			fmt.Fprintf(&b, "    service %-10s client_id %-16s activation %s\n", svc.slug, svc.clientID, uri)
+			if len(svc.resourceURIs) > 0 {
+				fmt.Fprintf(&b, "      resource URIs %s\n", strings.Join(svc.resourceURIs, ", "))
+			}
 		}
 	}
 	fmt.Fprintf(&b, "  platform: org %s, service %s, client_id %s, activation %s/activate\n",
@@ -174,7 +180,22 @@ func (s *Server) PrintSeed(w io.Writer) {
 		fmt.Fprintf(&b, "    %-20s %s  %s\n", u.email, u.id, strings.Join(notes, "; "))
 	}
 	fmt.Fprintf(&b, "  approve a code: dev-server control approve XXXX-XXXX --user %s --server %s\n", UserAlice, s.baseURL)
+	fmt.Fprintf(&b, "  rotate the signing key: dev-server control rotate-key --server %s\n", s.baseURL)
 	_, _ = io.WriteString(w, b.String())
+}
+
+// resourceFlag collects --resource-uri org/service=URI.
+type resourceFlag map[string][]string
+
+func (f resourceFlag) String() string { return "" }
+
+func (f resourceFlag) Set(v string) error {
+	svc, uri, ok := strings.Cut(v, "=")
+	if !ok || !strings.Contains(svc, "/") || uri == "" {
+		return fmt.Errorf("want org/service=URI, e.g. %s/%s=https://git.acme.example", OrgAcme, ServiceCLI)
+	}
+	f[svc] = append(f[svc], uri)
+	return nil
 }
 
 // parseInterspersed parses flags that may come after positional arguments.
@@ -209,12 +230,18 @@ func controlCommand(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if len(pos) == 1 {
+		if action, ok := keyCommands[pos[0]]; ok {
+			return keyCommand(ctx, strings.TrimRight(*server, "/"), pos[0], action, stderr)
+		}
+	}
 	if len(pos) != 2 || !slices.Contains([]string{"approve", "mfa-complete", "deny", "expire"}, pos[0]) {
 		fs.Usage()
 		return 2
 	}
 	action, code := pos[0], pos[1]
-	info, err := postControl(ctx, strings.TrimRight(*server, "/"), controlRequest{Action: action, UserCode: code, User: *email})
+	var info CodeInfo
+	err = postJSON(ctx, strings.TrimRight(*server, "/")+"/_dev/control", controlRequest{Action: action, UserCode: code, User: *email}, &info)
 	if err != nil {
 		fmt.Fprintf(stderr, "dev-server control %s %s: %v\n", action, code, err)
 		return 1
@@ -230,37 +257,54 @@ func controlCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-func postControl(ctx context.Context, server string, req controlRequest) (*CodeInfo, error) {
+// keyCommands maps the control subcommands to /_dev/keys actions.
+var keyCommands = map[string]string{"rotate-key": "rotate", "drop-previous-keys": "drop-previous"}
+
+func keyCommand(ctx context.Context, server, name, action string, stderr io.Writer) int {
+	var ring KeyRing
+	if err := postJSON(ctx, server+"/_dev/keys", map[string]string{"action": action}, &ring); err != nil {
+		fmt.Fprintf(stderr, "dev-server control %s: %v\n", name, err)
+		return 1
+	}
+	prev := strings.Join(ring.Previous, ", ")
+	if prev == "" {
+		prev = "none"
+	}
+	fmt.Fprintf(stderr, "%s: active kid %s, previous kids %s\n", name, ring.Active, prev)
+	return 0
+}
+
+// postJSON posts req to a dev server control endpoint and decodes the answer into out.
+func postJSON(ctx context.Context, url string, req, out any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the request: %w", err)
+		return fmt.Errorf("encoding the request: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/_dev/control", bytes.NewReader(body))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("building the request: %w", err)
+		return fmt.Errorf("building the request: %w", err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("calling the dev server: %w", err)
+		return fmt.Errorf("calling the dev server: %w", err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return nil, fmt.Errorf("reading the answer: %w", err)
+		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e envelope
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return nil, errors.New(e.Error)
+			return errors.New(e.Error)
 		}
-		return nil, fmt.Errorf("dev server answered %s", resp.Status)
+		return fmt.Errorf("dev server answered %s", resp.Status)
 	}
-	var info CodeInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		return nil, fmt.Errorf("decoding the answer: %w", err)
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decoding the answer: %w", err)
 	}
-	return &info, nil
+	return nil
 }

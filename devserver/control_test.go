@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -176,7 +177,7 @@ func TestCommand(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Command(ctx, []string{"--listen", "127.0.0.1:0", "--no-rate-limit", "--interval", "1"}, outW, &stderr)
+		done <- Command(ctx, []string{"--listen", "127.0.0.1:0", "--no-rate-limit", "--interval", "1", "--resource-uri", "acme/cli=https://x.acme.example"}, outW, &stderr)
 		outW.Close()
 	}()
 	line, err := bufio.NewReader(outR).ReadString('\n')
@@ -188,7 +189,7 @@ func TestCommand(t *testing.T) {
 		t.Fatalf("listening line %q", line)
 	}
 	for _, want := range []string{"org acme (active)", "acme-cli", "acme-noactivate", "(no device activation URI)",
-		"org dormant (inactive)", "dormant-cli", "platform-admin-cli", UserAlice, UserBob, BobTOTPSecret, UserOwner, UserEve} {
+		"org dormant (inactive)", "dormant-cli", "platform-admin-cli", AcmeGitURI + ", " + AcmeRegistryURI + ", https://x.acme.example", "rotate-key", UserAlice, UserBob, BobTOTPSecret, UserOwner, UserEve} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("seed output lacks %q:\n%s", want, stderr.String())
 		}
@@ -233,8 +234,15 @@ func TestCommand(t *testing.T) {
 		if code != 0 {
 			t.Errorf("exit %d; stderr %s", code, stderr.String())
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop after cancel")
+	}
+	if !strings.HasSuffix(stderr.String(), "dev-server: stopped (context canceled)\n") {
+		t.Errorf("stderr ends %q", stderr.String()[max(0, len(stderr.String())-80):])
+	}
+	if conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://")); err == nil {
+		conn.Close()
+		t.Error("the port still accepts connections after the stop")
 	}
 }
 

@@ -347,24 +347,35 @@ func (s *Server) checkTokenRequest(deviceCodeStr, clientID, resource string, has
 	return g, nil
 }
 
-// validateResource mirrors AuthOS's RFC 8707 resource check.
+// validateResource mirrors AuthOS's validate_requested_resource
+// (api/src/utils/resource_indicators.rs): every failure is a 400
+// BAD_REQUEST whose message starts "invalid_target: ".
 func validateResource(resource string, registered []string) *apiError {
-	invalid := func(msg string) *apiError { return badRequest("invalid_target: " + msg) }
+	if e := checkResourceURI(resource); e != nil {
+		return e
+	}
+	if !slices.Contains(registered, resource) {
+		return invalidTarget("resource is not registered for this service")
+	}
+	return nil
+}
+
+func invalidTarget(msg string) *apiError { return badRequest("invalid_target: " + msg) }
+
+// checkResourceURI is AuthOS's validate_resource_uri.
+func checkResourceURI(resource string) *apiError {
 	if resource == "" || strings.TrimSpace(resource) != resource {
-		return invalid("resource must be a non-empty URI")
+		return invalidTarget("resource must be a non-empty URI")
 	}
 	if len(resource) > 2048 {
-		return invalid("resource URI is too long")
+		return invalidTarget("resource URI is too long")
 	}
 	u, err := url.Parse(resource)
 	if err != nil || u.Scheme == "" {
-		return invalid("resource must be an absolute URI")
+		return invalidTarget("resource must be an absolute URI")
 	}
 	if u.Fragment != "" || strings.Contains(resource, "#") {
-		return invalid("resource URI must not contain a fragment")
-	}
-	if !slices.Contains(registered, resource) {
-		return invalid("resource is not registered for this service")
+		return invalidTarget("resource URI must not contain a fragment")
 	}
 	return nil
 }

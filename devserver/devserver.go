@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,8 @@ const (
 	PlatformService      = "admin-cli"
 	PlatformClientID     = "platform-admin-cli"
 	AcmeResourceURI      = "https://api.acme.example"
+	AcmeGitURI           = "https://git.acme.example"
+	AcmeRegistryURI      = "https://registry.acme.example"
 	UserAlice            = "alice@acme.example"
 	UserBob              = "bob@acme.example"
 	UserOwner            = "owner@acme.example"
@@ -90,6 +93,23 @@ type Options struct {
 	LegacyPlatformPrefix bool
 	// Key signs access tokens; default a fresh RSA 2048 key.
 	Key *rsa.PrivateKey
+	// KeyGen draws the new key of each rotation; default a fresh RSA 2048
+	// key. Tests set it: RSA generation is slow.
+	KeyGen func() (*rsa.PrivateKey, error)
+	// JWKSMaxAge is the JWKS's Cache-Control max-age (default 5m).
+	JWKSMaxAge time.Duration
+	// ResourceURIs adds resource URIs to services' resource_uris, keyed
+	// "org/service". Each must be absolute and have no fragment, as AuthOS
+	// checks when a service is configured.
+	ResourceURIs map[string][]string
+	// NoMetadata serves no /.well-known/authos-configuration (404), as
+	// servers older than AuthOS v0.8 do.
+	NoMetadata bool
+	// DeviceAuthorizationStatus is the metadata document's
+	// oauth_device_authorization.status: default "beta" (what AuthOS
+	// sends); "absent" leaves the section out. The device routes keep
+	// working whatever it says: the document only advertises.
+	DeviceAuthorizationStatus string
 	// AutoApprove, a seeded user's email, makes the server approve every new
 	// device code as that user after AutoApproveDelay (default 2 s): a demo
 	// mode standing in for the person at the browser.
@@ -103,12 +123,18 @@ type Server struct {
 	opts    Options
 	baseURL string // trimmed issuer
 	dash    string // trimmed dashboard URL
-	key     *rsa.PrivateKey
-	kid     string
 	start   time.Time
 	limiter *rateLimiter
 	routes  map[string]route
 	pages   http.Handler // the activation pages
+
+	// keyMu guards the signing key and the previous-key ring; it is never
+	// held with mu.
+	keyMu    sync.RWMutex
+	key      *rsa.PrivateKey
+	kid      string
+	retired  []verifyKey // previous keys, oldest first
+	previous []verifyKey // the same, in kid order as published
 
 	mu       sync.Mutex
 	orgs     map[string]*org
@@ -198,6 +224,18 @@ func New(opts Options) (*Server, error) {
 	if opts.CleanupInterval <= 0 {
 		opts.CleanupInterval = defaultCleanup
 	}
+	if opts.JWKSMaxAge <= 0 {
+		opts.JWKSMaxAge = defaultJWKSMaxAge
+	}
+	switch opts.DeviceAuthorizationStatus {
+	case "":
+		opts.DeviceAuthorizationStatus = "beta"
+	case "absent":
+	default:
+		if !validSlugChars(opts.DeviceAuthorizationStatus) {
+			return nil, fmt.Errorf("device authorization status %q: use a word such as beta, unsupported or absent", opts.DeviceAuthorizationStatus)
+		}
+	}
 	key := opts.Key
 	if key == nil {
 		var err error
@@ -208,13 +246,12 @@ func New(opts Options) (*Server, error) {
 	if err := key.Validate(); err != nil {
 		return nil, fmt.Errorf("checking the RSA signing key: %w", err)
 	}
-	sum := sha256.Sum256(key.N.Bytes())
 	s := &Server{
 		opts:     opts,
 		baseURL:  strings.TrimRight(opts.BaseURL, "/"),
 		dash:     strings.TrimRight(opts.DashboardURL, "/"),
 		key:      key,
-		kid:      "authos-dev-" + hex.EncodeToString(sum[:8]),
+		kid:      keyID(&key.PublicKey),
 		start:    opts.Now(),
 		limiter:  newRateLimiter(opts.RateLimitBurst, opts.RateLimitPeriod),
 		orgs:     map[string]*org{},
@@ -230,6 +267,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s.pages = pages
 	s.seed()
+	if err := s.addResourceURIs(opts.ResourceURIs); err != nil {
+		return nil, err
+	}
 	if opts.AutoApprove != "" && s.userByEmail(opts.AutoApprove) == nil {
 		return nil, fmt.Errorf("--auto-approve: no seeded user %q", opts.AutoApprove)
 	}
@@ -262,7 +302,7 @@ func (s *Server) seed() {
 	}
 	s.services = []*service{
 		{id: "5e0c1100-0000-4000-8000-00000000b001", orgSlug: OrgAcme, slug: ServiceCLI,
-			clientID: ClientIDAcmeCLI, activationURI: activate, resourceURIs: []string{AcmeResourceURI}},
+			clientID: ClientIDAcmeCLI, activationURI: activate, resourceURIs: []string{AcmeResourceURI, AcmeGitURI, AcmeRegistryURI}},
 		{id: "5e0c1100-0000-4000-8000-00000000b002", orgSlug: OrgAcme, slug: ServiceNoActivate,
 			clientID: ClientIDNoActivate},
 		{id: "5e0c1100-0000-4000-8000-00000000b003", orgSlug: OrgDormant, slug: ServiceCLI,
@@ -273,8 +313,32 @@ func (s *Server) seed() {
 // BaseURL is the issuer (BASE_URL without a trailing "/").
 func (s *Server) BaseURL() string { return s.baseURL }
 
-// KeyID is the kid of the signing key.
-func (s *Server) KeyID() string { return s.kid }
+// KeyID is the kid of the active signing key.
+func (s *Server) KeyID() string {
+	_, kid := s.activeKey()
+	return kid
+}
+
+// addResourceURIs appends to services' resource_uris, checking each URI as
+// AuthOS's validate_resource_uri does.
+func (s *Server) addResourceURIs(add map[string][]string) error {
+	for key, uris := range add {
+		orgSlug, slug, ok := strings.Cut(key, "/")
+		svc := s.serviceBySlugs(orgSlug, slug)
+		if !ok || svc == nil {
+			return fmt.Errorf("resource URIs for %q: no such service (want org/service, e.g. %s/%s)", key, OrgAcme, ServiceCLI)
+		}
+		for _, uri := range uris {
+			if e := checkResourceURI(uri); e != nil {
+				return fmt.Errorf("resource URI %q for %s: %s", uri, key, e.message)
+			}
+			if !slices.Contains(svc.resourceURIs, uri) {
+				svc.resourceURIs = append(svc.resourceURIs, uri)
+			}
+		}
+	}
+	return nil
+}
 
 func (s *Server) now() time.Time { return s.opts.Now() }
 
@@ -287,24 +351,28 @@ type route struct {
 
 func (s *Server) routeTable() map[string]route {
 	return map[string]route{
-		"/auth/device/code":       {[]string{http.MethodPost}, s.handleDeviceCode, true},
-		"/auth/device/verify":     {[]string{http.MethodPost}, s.handleDeviceVerify, true},
-		"/auth/token":             {[]string{http.MethodPost}, s.handleToken, true},
-		"/auth/revoke":            {[]string{http.MethodPost}, s.handleRevoke, false},
-		"/.well-known/jwks.json":  {[]string{http.MethodGet, http.MethodHead}, s.handleJWKS, false},
-		"/api/user":               {[]string{http.MethodGet, http.MethodHead}, s.handleUser, false},
-		"/api/auth/logout":        {[]string{http.MethodPost}, s.handleLogout, false},
-		"/health":                 {[]string{http.MethodGet, http.MethodHead}, s.handleHealth, false},
-		"/_dev/control":           {[]string{http.MethodPost}, s.handleControl, false},
-		"/_dev/codes":             {[]string{http.MethodGet, http.MethodHead}, s.handleCodes, false},
-		"/_dev/faults":            {[]string{http.MethodPost, http.MethodDelete}, s.handleFaults, false},
-		"/_dev/users/delete":      {[]string{http.MethodPost}, s.handleDeleteUser, false},
-		"/api/auth/mfa/verify":    {[]string{http.MethodPost}, s.handleMFAVerify, false},
-		"/activate":               {pageMethods, s.servePages, false},
-		"/activate/":              {pageMethods, s.servePages, false},
-		"/activate/success":       {pageMethods, s.servePages, false},
-		"/activate/mfa-challenge": {pageMethods, s.servePages, false},
-		"/activate/style.css":     {pageMethods, s.servePages, false},
+		"/auth/device/code":                       {[]string{http.MethodPost}, s.handleDeviceCode, true},
+		"/auth/device/verify":                     {[]string{http.MethodPost}, s.handleDeviceVerify, true},
+		"/auth/token":                             {[]string{http.MethodPost}, s.handleToken, true},
+		"/auth/revoke":                            {[]string{http.MethodPost}, s.handleRevoke, false},
+		"/.well-known/jwks.json":                  {[]string{http.MethodGet, http.MethodHead}, s.handleJWKS, false},
+		"/.well-known/authos-configuration":       {[]string{http.MethodGet, http.MethodHead}, s.handleMetadata, false},
+		"/.well-known/openid-configuration":       {[]string{http.MethodGet, http.MethodHead}, notFoundHandler, false},
+		"/.well-known/oauth-authorization-server": {[]string{http.MethodGet, http.MethodHead}, notFoundHandler, false},
+		"/_dev/keys":                              {[]string{http.MethodGet, http.MethodHead, http.MethodPost}, s.handleKeys, false},
+		"/api/user":                               {[]string{http.MethodGet, http.MethodHead}, s.handleUser, false},
+		"/api/auth/logout":                        {[]string{http.MethodPost}, s.handleLogout, false},
+		"/health":                                 {[]string{http.MethodGet, http.MethodHead}, s.handleHealth, false},
+		"/_dev/control":                           {[]string{http.MethodPost}, s.handleControl, false},
+		"/_dev/codes":                             {[]string{http.MethodGet, http.MethodHead}, s.handleCodes, false},
+		"/_dev/faults":                            {[]string{http.MethodPost, http.MethodDelete}, s.handleFaults, false},
+		"/_dev/users/delete":                      {[]string{http.MethodPost}, s.handleDeleteUser, false},
+		"/api/auth/mfa/verify":                    {[]string{http.MethodPost}, s.handleMFAVerify, false},
+		"/activate":                               {pageMethods, s.servePages, false},
+		"/activate/":                              {pageMethods, s.servePages, false},
+		"/activate/success":                       {pageMethods, s.servePages, false},
+		"/activate/mfa-challenge":                 {pageMethods, s.servePages, false},
+		"/activate/style.css":                     {pageMethods, s.servePages, false},
 	}
 }
 

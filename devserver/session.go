@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"mime"
 	"net/http"
 	"net/url"
@@ -30,8 +29,10 @@ type jwtHeader struct {
 }
 
 // Claims are the claims of an access token issued by the device flow
-// (newest server, docs/authos-wire.md §11). Org and Service are absent for platform tokens.
+// (newest server, docs/authos-wire.md §11), in AuthOS's field order. Org and
+// Service are absent for platform tokens.
 type Claims struct {
+	TokenUse        string `json:"token_use"`
 	Sub             string `json:"sub"`
 	Email           string `json:"email"`
 	IsPlatformOwner bool   `json:"is_platform_owner"`
@@ -40,10 +41,15 @@ type Claims struct {
 	Service         string `json:"service,omitempty"`
 	Aud             string `json:"aud"`
 	Iss             string `json:"iss"`
-	TokenUse        string `json:"token_use"`
 	Exp             int64  `json:"exp"`
 	Iat             int64  `json:"iat"`
 }
+
+// JOSE typ of the two device-flow token profiles (AuthOS api/src/auth/jwt.rs).
+const (
+	managementTyp = "authos-management+jwt"
+	resourceTyp   = "at+jwt"
+)
 
 func (s *Server) signToken(g *grant, now time.Time) (string, error) {
 	jti, err := newUUID()
@@ -55,18 +61,21 @@ func (s *Server) signToken(g *grant, now time.Time) (string, error) {
 		Aud: "platform", Iss: s.baseURL, TokenUse: "management_access",
 		Iat: now.Unix(), Exp: now.Add(s.opts.TokenLifetime).Unix(),
 	}
-	typ := "authos-management+jwt"
+	typ := managementTyp
 	if g.svc != nil {
 		c.Org, c.Service = g.svc.orgSlug, g.svc.slug
 		c.Aud = "service:" + g.svc.orgSlug + "/" + g.svc.slug
 	}
 	if g.resource != "" {
-		c.Aud, c.TokenUse, typ = g.resource, "external_resource_access", "at+jwt"
+		c.Aud, c.TokenUse, typ = g.resource, "external_resource_access", resourceTyp
 	}
-	return s.sign(jwtHeader{Typ: typ, Alg: "RS256", Kid: s.kid}, c)
+	return s.sign(typ, c)
 }
 
-func (s *Server) sign(h jwtHeader, claims any) (string, error) {
+// sign makes an RS256 JWT with the active key and its kid.
+func (s *Server) sign(typ string, claims any) (string, error) {
+	key, kid := s.activeKey()
+	h := jwtHeader{Typ: typ, Alg: "RS256", Kid: kid}
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return "", fmt.Errorf("encoding the JWT header: %w", err)
@@ -77,7 +86,7 @@ func (s *Server) sign(h jwtHeader, claims any) (string, error) {
 	}
 	signingInput := b64.EncodeToString(hb) + "." + b64.EncodeToString(cb)
 	sum := sha256.Sum256([]byte(signingInput))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
 	if err != nil {
 		return "", fmt.Errorf("signing the JWT: %w", err)
 	}
@@ -91,8 +100,9 @@ var (
 	errTokenExpired = errors.New("token expired")
 )
 
-// verify checks a token like AuthOS's validate_token: RS256 with our kid,
-// exp with jsonwebtoken's default 60 s leeway, then a strict exp check.
+// verify checks a token like AuthOS's validate_token: RS256 with a kid of
+// the ring, exp with jsonwebtoken's default 60 s leeway, then a strict exp
+// check.
 func (s *Server) verify(token string, now time.Time) (*Claims, error) {
 	_, cb, err := s.checkSignature(token)
 	if err != nil {
@@ -111,25 +121,37 @@ func (s *Server) verify(token string, now time.Time) (*Claims, error) {
 	return &c, nil
 }
 
-// checkSignature checks that token is an RS256 JWT signed with our key and
-// returns its header and raw claims.
-func (s *Server) checkSignature(token string) (jwtHeader, []byte, error) {
-	var h jwtHeader
-	parts := strings.Split(token, ".")
+// parseJWT splits a compact JWT and decodes its header.
+func parseJWT(token string) (h jwtHeader, parts []string, err error) {
+	parts = strings.Split(token, ".")
 	if len(parts) != 3 {
 		return h, nil, errBadToken
 	}
-	hb, err1 := b64.DecodeString(parts[0])
-	cb, err2 := b64.DecodeString(parts[1])
-	sig, err3 := b64.DecodeString(parts[2])
-	if err1 != nil || err2 != nil || err3 != nil {
+	hb, err := b64.DecodeString(parts[0])
+	if err != nil || json.Unmarshal(hb, &h) != nil {
 		return h, nil, errBadToken
 	}
-	if json.Unmarshal(hb, &h) != nil || h.Alg != "RS256" || h.Kid != s.kid {
+	return h, parts, nil
+}
+
+// checkSignature checks that token is an RS256 JWT signed by the active key
+// or a previous one and returns its header and raw claims.
+func (s *Server) checkSignature(token string) (jwtHeader, []byte, error) {
+	h, parts, err := parseJWT(token)
+	if err != nil {
+		return h, nil, err
+	}
+	cb, err1 := b64.DecodeString(parts[1])
+	sig, err2 := b64.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || h.Alg != "RS256" {
 		return h, nil, errBadToken
+	}
+	pub, err := s.verificationKey(h.Kid)
+	if err != nil {
+		return h, nil, err
 	}
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if rsa.VerifyPKCS1v15(&s.key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
+	if rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
 		return h, nil, errBadToken
 	}
 	return h, cb, nil
@@ -144,16 +166,6 @@ type jwk struct {
 	E   string `json:"e"`
 }
 
-// handleJWKS is GET /.well-known/jwks.json.
-func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	pub := s.key.PublicKey
-	s.writeJSON(w, http.StatusOK, map[string][]jwk{"keys": {{
-		Kty: "RSA", Alg: "RS256", Use: "sig", Kid: s.kid,
-		N: b64.EncodeToString(pub.N.Bytes()),
-		E: b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
-}
-
 // authenticate is AuthOS's /api middleware: a Bearer JWT that verifies and
 // a live session row matching its hash.
 func (s *Server) authenticate(r *http.Request) (string, *Claims, *apiError) {
@@ -161,9 +173,17 @@ func (s *Server) authenticate(r *http.Request) (string, *Claims, *apiError) {
 	if !ok {
 		return "", nil, unauthorized("Missing or invalid Authorization header")
 	}
+	// AuthOS's validate_authos_token: only management (and impersonation)
+	// tokens are for AuthOS's own API; a resource token is refused before
+	// anything else is checked.
+	if h, _, err := parseJWT(token); err == nil && h.Typ != managementTyp {
+		return "", nil, unauthorized("Token profile is not valid for the AuthOS API")
+	}
 	now := s.now()
 	c, err := s.verify(token, now)
 	switch {
+	case errors.Is(err, errUnknownKid):
+		return "", nil, unauthorized("JWT key identifier is not recognized")
 	case errors.Is(err, errTokenExpired):
 		return "", nil, &apiError{http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired"}
 	case err != nil:

@@ -58,17 +58,30 @@ func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
 // writeJSON writes v like axum's Json: compact, no HTML escaping, no
 // trailing newline.
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		http.Error(w, "encoding the response: "+err.Error(), http.StatusInternalServerError)
+	body, err := compactJSON(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	_, _ = w.Write(body)
 }
+
+// compactJSON encodes v as axum's Json does.
+func compactJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding the response: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// notFoundHandler is axum's bare 404, for routes AuthOS registers only to
+// refuse them.
+func notFoundHandler(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) }
 
 // writePlain writes a plain-text answer the way axum's rejections do.
 func writePlain(w http.ResponseWriter, status int, msg string) {

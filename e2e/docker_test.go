@@ -22,7 +22,9 @@ import (
 )
 
 // protoConfig is config.toml with one profile "acme" on the dev server that
-// serves the given docker registries and Terraform hosts.
+// serves the given docker registries and Terraform hosts. Sandboxes use the
+// kernel keyring (auto's choice here), where `store` is refused unless
+// allow_volatile_store says otherwise (e2e/store_test.go tests the refusal).
 func protoConfig(server string, docker, terraform []string) string {
 	list := func(xs []string) string {
 		q := make([]string, len(xs))
@@ -40,6 +42,9 @@ git = ["https://git.acme.example/"]
 docker = %s
 terraform = %s
 username = "oauth2"
+
+[cache]
+allow_volatile_store = true
 `, server, list(docker), list(terraform))
 }
 

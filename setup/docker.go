@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -32,100 +33,127 @@ func (r *run) dockerConfigFile() string {
 
 const ourHelperJSON = `"` + HelperName + `"`
 
-func (r *run) docker() error {
-	path := r.dockerConfigFile()
-	where := "(in " + r.pretty(path) + ")"
-	orig, existed, err := readFile(path)
-	if err != nil {
-		return err
+// dockerIn is what the docker plan is made from.
+type dockerIn struct {
+	path       string
+	orig       []byte
+	existed    bool
+	st         dockerState
+	regs       []string
+	credsStore bool
+}
+
+func (r *run) dockerPlan() (plan, error) {
+	in := dockerIn{path: r.dockerConfigFile(), regs: nonEmpty(r.prof.Docker), credsStore: r.CredsStore}
+	var err error
+	if in.orig, in.existed, err = readFile(in.path); err != nil {
+		return nil, err
 	}
-	stKey := "docker|" + path
-	var st dockerState
-	r.state.get(stKey, &st)
-	b := orig
+	r.state.get("docker|"+in.path, &in.st)
+	return planDocker(r.planOpts(), in)
+}
+
+// planDocker edits config.json's credHelpers (and credsStore) for in.regs.
+func planDocker(p planOpts, in dockerIn) (plan, error) {
+	b := in.orig
 	if len(bytes.TrimSpace(b)) == 0 {
-		if r.Undo {
-			return nil
+		if p.undo {
+			return nil, nil
 		}
 		b = []byte("{}\n")
 	}
 	top, err := parseTopObject(b)
 	if err != nil {
-		return fmt.Errorf("setup docker: %s is not valid JSON (%v); fix it first", path, err)
+		return nil, fmt.Errorf("setup docker: %s is not valid JSON (%v); fix it first", in.path, err)
 	}
-	unit := jsonUnit(b, top)
-	regs := nonEmpty(r.prof.Docker)
-
-	// helpers re-reads the credHelpers object after each edit.
-	helpers := func() (jsonObject, jsonObject, int, error) {
-		top, err := parseTopObject(b)
-		if err != nil {
-			return top, jsonObject{}, -1, err
-		}
-		i := top.find("credHelpers")
-		if i < 0 {
-			return top, jsonObject{}, -1, nil
-		}
-		if bytes.Equal(top.members[i].raw, []byte("null")) {
-			return top, jsonObject{}, -1, fmt.Errorf("setup docker: credHelpers is null %s; remove that key or make it {}", where)
-		}
-		ch, err := scanObject(b, top.members[i].vStart)
-		if err != nil {
-			return top, ch, i, fmt.Errorf("setup docker: credHelpers is not an object %s", where)
-		}
-		return top, ch, i, nil
+	if p.undo {
+		return undoDocker(p, in)
 	}
+	return setDocker(p, in, b, jsonUnit(b, top))
+}
 
-	if r.Undo {
-		for _, reg := range regs {
-			_, ch, ci, err := helpers()
-			if err != nil {
-				return err
-			}
-			if ci < 0 {
-				break
-			}
-			j := ch.find(reg)
-			if j < 0 || string(ch.members[j].raw) != ourHelperJSON {
-				continue
-			}
-			if prev, ok := st.Prev[reg]; ok {
-				b = replaceValue(b, ch, j, jsonString(prev))
-				delete(st.Prev, reg)
-				r.change("restored", "credHelpers[%q] = %q %s", reg, prev, where)
-			} else {
-				b = removeMember(b, ch, j)
-				r.change("removed", "credHelpers[%q] = %q %s", reg, HelperName, where)
-			}
-		}
-		if top, ch, ci, err := helpers(); err == nil && ci >= 0 && len(ch.members) == 0 && st.CreatedCredHelpers {
-			b = removeMember(b, top, ci)
-			st.CreatedCredHelpers = false
-		} else if ci < 0 {
-			st.CreatedCredHelpers = false
-		}
-		if top, _ := parseTopObject(b); st.CredsStoreSet {
-			if i := top.find("credsStore"); i >= 0 && string(top.members[i].raw) == ourHelperJSON {
-				if st.PrevCredsStore != nil {
-					b = replaceValue(b, top, i, string(st.PrevCredsStore))
-					r.change("restored", "credsStore = %s %s", st.PrevCredsStore, where)
-				} else {
-					b = removeMember(b, top, i)
-					r.change("removed", "credsStore = %q %s", HelperName, where)
-				}
-			}
-			st.CredsStoreSet, st.PrevCredsStore = false, nil
-		}
-		top, _ := parseTopObject(b)
-		return r.finishUndo(path, b, orig, len(top.members) == 0, &st.Created, stKey, &st)
-	}
-
-	// Refuse before changing anything.
-	_, ch, ci, err := helpers()
+// credHelpers finds the credHelpers object in b; ci < 0: there is none.
+func credHelpers(b []byte, where string) (top, ch jsonObject, ci int, err error) {
+	top, err = parseTopObject(b)
 	if err != nil {
-		return err
+		return top, jsonObject{}, -1, err
 	}
-	if ci >= 0 && !r.Force {
+	i := top.find("credHelpers")
+	if i < 0 {
+		return top, jsonObject{}, -1, nil
+	}
+	if bytes.Equal(top.members[i].raw, []byte("null")) {
+		return top, jsonObject{}, -1, fmt.Errorf("setup docker: credHelpers is null %s; remove that key or make it {}", where)
+	}
+	ch, err = scanObject(b, top.members[i].vStart)
+	if err != nil {
+		return top, ch, i, fmt.Errorf("setup docker: credHelpers is not an object %s", where)
+	}
+	return top, ch, i, nil
+}
+
+// undoDocker puts back what setDocker replaced and removes what it added.
+func undoDocker(p planOpts, in dockerIn) (plan, error) {
+	b, st, regs, where, stKey := in.orig, in.st, in.regs, p.where(in.path), "docker|"+in.path
+	st.Prev = maps.Clone(st.Prev) // the plan's to change, not in's
+	var pl plan
+	for _, reg := range regs {
+		_, ch, ci, err := credHelpers(b, where)
+		if err != nil {
+			return nil, err
+		}
+		if ci < 0 {
+			break
+		}
+		j := ch.find(reg)
+		if j < 0 || string(ch.members[j].raw) != ourHelperJSON {
+			continue
+		}
+		if prev, ok := st.Prev[reg]; ok {
+			b = replaceValue(b, ch, j, jsonString(prev))
+			delete(st.Prev, reg)
+			pl.say("restored", "credHelpers[%q] = %q %s", reg, prev, where)
+		} else {
+			b = removeMember(b, ch, j)
+			pl.say("removed", "credHelpers[%q] = %q %s", reg, HelperName, where)
+		}
+	}
+	if top, ch, ci, err := credHelpers(b, where); err == nil && ci >= 0 && len(ch.members) == 0 && st.CreatedCredHelpers {
+		b = removeMember(b, top, ci)
+		st.CreatedCredHelpers = false
+	} else if ci < 0 {
+		st.CreatedCredHelpers = false
+	}
+	if top, _ := parseTopObject(b); st.CredsStoreSet {
+		if i := top.find("credsStore"); i >= 0 && string(top.members[i].raw) == ourHelperJSON {
+			if st.PrevCredsStore != nil {
+				b = replaceValue(b, top, i, string(st.PrevCredsStore))
+				pl.say("restored", "credsStore = %s %s", st.PrevCredsStore, where)
+			} else {
+				b = removeMember(b, top, i)
+				pl.say("removed", "credsStore = %q %s", HelperName, where)
+			}
+		}
+		st.CredsStoreSet, st.PrevCredsStore = false, nil
+	}
+	top, _ := parseTopObject(b)
+	pl.finishUndo(p.home, in.path, b, in.orig, len(top.members) == 0, &st.Created, stKey, &st)
+	return pl, nil
+}
+
+// setDocker names us in credHelpers for each registry (replacing another
+// helper only with --force) and, with --creds-store, in credsStore; b is
+// the file, "{}" when it was empty.
+func setDocker(p planOpts, in dockerIn, b []byte, unit string) (plan, error) {
+	path, orig, st, regs := in.path, in.orig, in.st, in.regs
+	where, stKey := p.where(path), "docker|"+path
+	var pl plan
+	// Refuse before changing anything.
+	_, ch, ci, err := credHelpers(b, where)
+	if err != nil {
+		return nil, err
+	}
+	if ci >= 0 && !p.force {
 		var foreign []string
 		for _, reg := range regs {
 			if j := ch.find(reg); j >= 0 && string(ch.members[j].raw) != ourHelperJSON {
@@ -133,18 +161,19 @@ func (r *run) docker() error {
 			}
 		}
 		if len(foreign) > 0 {
-			return fmt.Errorf("setup docker: credHelpers %s %s: pass --force to replace (undo puts it back)", strings.Join(foreign, ", "), where)
+			return nil, fmt.Errorf("setup docker: credHelpers %s %s: pass --force to replace (undo puts it back)", strings.Join(foreign, ", "), where)
 		}
 	}
 
 	newSt := st
-	if !existed {
+	newSt.Prev = maps.Clone(st.Prev) // the plan's to change, not in's
+	if !in.existed {
 		newSt.Created = true
 	}
 	for _, reg := range regs {
-		top, ch, ci, err := helpers()
+		top, ch, ci, err := credHelpers(b, where)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ci < 0 {
 			obj := []byte("{}")
@@ -152,7 +181,7 @@ func (r *run) docker() error {
 			obj = insertMember(obj, o, reg, ourHelperJSON, 1, unit)
 			b = insertMember(b, top, "credHelpers", string(obj), 0, unit)
 			newSt.CreatedCredHelpers = true
-			r.change("set", "credHelpers[%q] = %q %s", reg, HelperName, where)
+			pl.say("set", "credHelpers[%q] = %q %s", reg, HelperName, where)
 			continue
 		}
 		j := ch.find(reg)
@@ -164,45 +193,39 @@ func (r *run) docker() error {
 		default:
 			var prev string
 			if err := json.Unmarshal(ch.members[j].raw, &prev); err != nil {
-				return fmt.Errorf("setup docker: credHelpers[%q] is not a string %s", reg, where)
+				return nil, fmt.Errorf("setup docker: credHelpers[%q] is not a string %s", reg, where)
 			}
 			if newSt.Prev == nil {
 				newSt.Prev = map[string]string{}
 			}
 			newSt.Prev[reg] = prev
 			b = replaceValue(b, ch, j, ourHelperJSON)
-			r.change("replaced", "credHelpers[%q] = %q (was %q) %s", reg, HelperName, prev, where)
+			pl.say("replaced", "credHelpers[%q] = %q (was %q) %s", reg, HelperName, prev, where)
 			continue
 		}
-		r.change("set", "credHelpers[%q] = %q %s", reg, HelperName, where)
+		pl.say("set", "credHelpers[%q] = %q %s", reg, HelperName, where)
 	}
-	if r.CredsStore {
+	if in.credsStore {
 		top, _ := parseTopObject(b)
 		i := top.find("credsStore")
 		switch {
 		case i < 0:
 			b = insertMember(b, top, "credsStore", ourHelperJSON, 0, unit)
 			newSt.CredsStoreSet, newSt.PrevCredsStore = true, nil
-			r.change("set", "credsStore = %q, the default for every registry %s", HelperName, where)
+			pl.say("set", "credsStore = %q, the default for every registry %s", HelperName, where)
 		case string(top.members[i].raw) != ourHelperJSON:
 			newSt.CredsStoreSet, newSt.PrevCredsStore = true, append(json.RawMessage(nil), top.members[i].raw...)
 			b = replaceValue(b, top, i, ourHelperJSON)
-			r.change("replaced", "credsStore = %q (was %s), the default for every registry %s", HelperName, top.members[i].raw, where)
+			pl.say("replaced", "credsStore = %q (was %s), the default for every registry %s", HelperName, top.members[i].raw, where)
 		}
 	}
 	if bytes.Equal(b, orig) {
-		return nil
+		return pl, nil
 	}
 	if err := validateDocker(b, regs); err != nil {
-		return fmt.Errorf("setup docker: internal error, not writing %s: %w", path, err)
+		return nil, fmt.Errorf("setup docker: internal error, not writing %s: %w", path, err)
 	}
-	if err := r.commit(path, b); err != nil {
-		return err
-	}
-	if !r.DryRun {
-		r.state.put(stKey, newSt)
-	}
-	return nil
+	return append(pl, change{act: actWrite, path: path, data: b, stateKey: stKey, state: newSt}), nil
 }
 
 // validateDocker checks the edited file decodes and names us for regs.

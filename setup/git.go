@@ -115,39 +115,123 @@ func needsHTTPPath(prefix string) bool {
 	return err == nil && strings.Trim(u.Path, "/") != ""
 }
 
-func (r *run) git(ctx context.Context) error {
+// gitIn is what the git plan is made from: the global file and, for each
+// URL prefix, what `git config --global` says now.
+type gitIn struct {
+	file     string
+	existed  bool
+	helper   string // the helper value for this profile
+	prefixes []string
+	fileSt   gitFileState
+	urls     map[string]gitURLNow
+}
+
+// gitURLNow is one prefix's settings; useHTTPPath is read when setup may
+// set it or undo may restore it, raw when setup would replace it.
+type gitURLNow struct {
+	helpers        []string // credential.<url>.helper, in order
+	useHTTPPath    string   // --type=bool --get credential.<url>.useHttpPath
+	useHTTPPathSet bool     // that key is set
+	raw            string   // its value as written
+	st             gitURLState
+	hasSt          bool
+}
+
+func (r *run) gitPlan(ctx context.Context) (plan, error) {
 	if _, err := exec.LookPath(r.Git); err != nil {
-		return fmt.Errorf("setup git: git not found: %w", err)
+		return nil, fmt.Errorf("setup git: git not found: %w", err)
 	}
 	file := r.gitGlobalFile()
-	where := "(in " + r.pretty(file) + ")"
-	existed := fileExists(file)
-	hv := r.gitHelperValue()
-	want := []string{"", hv}
-	fileKey := "git|" + file
-	var fst gitFileState
-	r.state.get(fileKey, &fst)
-
-	prefixes := nonEmpty(r.prof.Git)
-	if r.Undo {
-		return r.gitUndo(ctx, file, where, prefixes, hv, fileKey, fst)
-	}
-
-	// Plan first, so that a refusal changes nothing.
-	type step struct {
-		url         string
-		helper      bool
-		httpPath    bool
-		prevUseHTTP *string
-	}
-	var steps []step
-	for _, u := range prefixes {
-		key := "credential." + u + ".helper"
-		vals, err := r.gitGetAll(ctx, key)
-		if err != nil {
-			return err
+	in := gitIn{file: file, existed: fileExists(file), helper: r.gitHelperValue(), prefixes: nonEmpty(r.prof.Git), urls: map[string]gitURLNow{}}
+	r.state.get("git|"+file, &in.fileSt)
+	for _, u := range in.prefixes {
+		var now gitURLNow
+		var err error
+		if now.helpers, err = r.gitGetAll(ctx, "credential."+u+".helper"); err != nil {
+			return nil, err
 		}
-		s := step{url: u}
+		now.hasSt = r.state.get("git|"+file+"|"+u, &now.st)
+		if r.Undo && now.hasSt && now.st.UseHTTPPathSet || !r.Undo && needsHTTPPath(u) {
+			cur, code, err := r.gitConfig(ctx, "--type=bool", "--get", "credential."+u+".useHttpPath")
+			if err != nil {
+				return nil, err
+			}
+			now.useHTTPPath, now.useHTTPPathSet = cur, code == 0
+			if !r.Undo && code == 0 && cur != "true" {
+				if now.raw, _, err = r.gitConfig(ctx, "--get", "credential."+u+".useHttpPath"); err != nil {
+					return nil, err
+				}
+			}
+		}
+		in.urls[u] = now
+	}
+	return planGit(r.planOpts(), in)
+}
+
+// planGit sets up or undoes git for in.prefixes.
+func planGit(p planOpts, in gitIn) (plan, error) {
+	if p.undo {
+		return undoGit(p, in), nil
+	}
+	return setGit(p, in)
+}
+
+// gitCmd is one `git config --global` run on file.
+func gitCmd(file string, args ...string) change { return change{act: actGit, path: file, args: args} }
+
+// undoGit removes our helper pair, puts back useHttpPath, drops a section
+// left empty and the file if setup created it and it is now blank.
+func undoGit(p planOpts, in gitIn) plan {
+	file, hv, where, fileKey := in.file, in.helper, p.where(in.file), "git|"+in.file
+	git := func(args ...string) change { return gitCmd(file, args...) }
+	var pl plan
+	for _, u := range in.prefixes {
+		now := in.urls[u]
+		before := len(pl)
+		key := "credential." + u + ".helper"
+		if slices.Contains(now.helpers, hv) {
+			c := git("--unset-all", key, "^("+quoteERE(hv)+")?$")
+			c.verb, c.what = "removed", fmt.Sprintf("%s = %s and its empty reset value %s", key, hv, where)
+			pl = append(pl, c)
+		}
+		if now.hasSt && now.st.UseHTTPPathSet {
+			if now.useHTTPPathSet && now.useHTTPPath == "true" {
+				var c change
+				if now.st.PrevUseHTTPPath == nil {
+					c = git("--unset-all", "credential."+u+".useHttpPath")
+					c.verb, c.what = "removed", fmt.Sprintf("credential.%s.useHttpPath %s", u, where)
+				} else {
+					c = git("credential."+u+".useHttpPath", *now.st.PrevUseHTTPPath)
+					c.verb, c.what = "restored", fmt.Sprintf("credential.%s.useHttpPath = %s %s", u, *now.st.PrevUseHTTPPath, where)
+				}
+				pl = append(pl, c)
+			}
+			pl = append(pl, change{stateKey: fileKey + "|" + u})
+		}
+		if slices.ContainsFunc(pl[before:], func(c change) bool { return c.verb != "" }) {
+			// A section left with no keys at all was ours alone.
+			pl = append(pl, change{act: actGitDropSection, args: []string{u}})
+		}
+	}
+	if in.fileSt.Created {
+		pl = append(pl, change{act: actRemoveIfBlank, path: file, verb: "removed", what: prettyPath(p.home, file) + ", which setup created and is now empty"},
+			change{stateKey: fileKey})
+	}
+	return pl
+}
+
+// setGit adds, for each prefix, an empty helper (which resets those
+// configured elsewhere) and then ours, and sets useHttpPath where the
+// prefix has a path; another helper stays, before ours, only with --force.
+func setGit(p planOpts, in gitIn) (plan, error) {
+	file, hv, where, fileKey := in.file, in.helper, p.where(in.file), "git|"+in.file
+	git := func(args ...string) change { return gitCmd(file, args...) }
+	var pl plan
+	want := []string{"", hv}
+	for _, u := range in.prefixes {
+		now := in.urls[u]
+		key := "credential." + u + ".helper"
+		vals := now.helpers
 		done := len(vals) >= 2 && slices.Equal(vals[len(vals)-2:], want) &&
 			!slices.ContainsFunc(vals[:len(vals)-2], func(v string) bool { return v == "" || oursLike(v) })
 		if !done {
@@ -157,132 +241,33 @@ func (r *run) git(ctx context.Context) error {
 					foreign = append(foreign, fmt.Sprintf("%q", v))
 				}
 			}
-			if len(foreign) > 0 && !r.Force {
-				return fmt.Errorf("setup git: %s already has %s %s; our entries would reset it: remove it, or pass --force to add ours after it",
+			if len(foreign) > 0 && !p.force {
+				return nil, fmt.Errorf("setup git: %s already has %s %s; our entries would reset it: remove it, or pass --force to add ours after it",
 					key, strings.Join(foreign, ", "), where)
 			}
-			s.helper = true
-		}
-		if needsHTTPPath(u) {
-			cur, code, err := r.gitConfig(ctx, "--type=bool", "--get", "credential."+u+".useHttpPath")
-			if err != nil {
-				return err
-			}
-			if code != 0 || cur != "true" {
-				s.httpPath = true
-				if code == 0 {
-					raw, _, err := r.gitConfig(ctx, "--get", "credential."+u+".useHttpPath")
-					if err != nil {
-						return err
-					}
-					s.prevUseHTTP = &raw
-				}
-			}
-		}
-		steps = append(steps, s)
-	}
-
-	for _, s := range steps {
-		key := "credential." + s.url + ".helper"
-		if s.helper {
 			// Drop our own entries (any profile's) and append the pair at
 			// the end, so that the reset comes after anything else here.
-			if err := r.gitSet(ctx, file, "--unset-all", key, `^(authos( --profile .*)?)?$`); err != nil {
-				return err
-			}
-			if err := r.gitSet(ctx, file, "--add", key, ""); err != nil {
-				return err
-			}
-			if err := r.gitSet(ctx, file, "--add", key, hv); err != nil {
-				return err
-			}
-			r.change("set", "%s = %s, after an empty value that resets helpers configured elsewhere %s", key, hv, where)
+			set := git("--add", key, hv)
+			set.verb, set.what = "set", fmt.Sprintf("%s = %s, after an empty value that resets helpers configured elsewhere %s", key, hv, where)
+			pl = append(pl, git("--unset-all", key, `^(authos( --profile .*)?)?$`), git("--add", key, ""), set)
 		}
-		if s.httpPath {
-			if err := r.gitSet(ctx, file, "credential."+s.url+".useHttpPath", "true"); err != nil {
-				return err
-			}
-			if !r.DryRun {
-				urlKey := "git|" + file + "|" + s.url
-				var ust gitURLState
-				if !r.state.get(urlKey, &ust) || !ust.UseHTTPPathSet {
-					r.state.put(urlKey, gitURLState{UseHTTPPathSet: true, PrevUseHTTPPath: s.prevUseHTTP})
+		if needsHTTPPath(u) && (!now.useHTTPPathSet || now.useHTTPPath != "true") {
+			c := git("credential."+u+".useHttpPath", "true")
+			c.verb, c.what = "set", fmt.Sprintf("credential.%s.useHttpPath = true %s", u, where)
+			if !now.hasSt || !now.st.UseHTTPPathSet {
+				var prev *string
+				if now.useHTTPPathSet {
+					prev = &now.raw
 				}
+				c.stateKey, c.state = fileKey+"|"+u, gitURLState{UseHTTPPathSet: true, PrevUseHTTPPath: prev}
 			}
-			r.change("set", "credential.%s.useHttpPath = true %s", s.url, where)
+			pl = append(pl, c)
 		}
 	}
-	if !r.DryRun && r.changed > 0 && !existed && fileExists(file) {
-		if err := os.Chmod(file, 0o600); err != nil {
-			return err
-		}
-		r.state.put(fileKey, gitFileState{Created: true})
+	if len(pl) > 0 && !in.existed {
+		pl = append(pl, change{act: actAdoptNew, path: file, stateKey: fileKey, state: gitFileState{Created: true}})
 	}
-	return nil
-}
-
-func (r *run) gitUndo(ctx context.Context, file, where string, prefixes []string, hv, fileKey string, fst gitFileState) error {
-	for _, u := range prefixes {
-		before := r.changed
-		key := "credential." + u + ".helper"
-		vals, err := r.gitGetAll(ctx, key)
-		if err != nil {
-			return err
-		}
-		if slices.Contains(vals, hv) {
-			if err := r.gitSet(ctx, file, "--unset-all", key, "^("+quoteERE(hv)+")?$"); err != nil {
-				return err
-			}
-			r.change("removed", "%s = %s and its empty reset value %s", key, hv, where)
-		}
-		urlKey := "git|" + file + "|" + u
-		var ust gitURLState
-		if r.state.get(urlKey, &ust) && ust.UseHTTPPathSet {
-			cur, code, err := r.gitConfig(ctx, "--type=bool", "--get", "credential."+u+".useHttpPath")
-			if err != nil {
-				return err
-			}
-			if code == 0 && cur == "true" {
-				if ust.PrevUseHTTPPath == nil {
-					err = r.gitSet(ctx, file, "--unset-all", "credential."+u+".useHttpPath")
-					r.change("removed", "credential.%s.useHttpPath %s", u, where)
-				} else {
-					err = r.gitSet(ctx, file, "credential."+u+".useHttpPath", *ust.PrevUseHTTPPath)
-					r.change("restored", "credential.%s.useHttpPath = %s %s", u, *ust.PrevUseHTTPPath, where)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if !r.DryRun {
-				r.state.del(urlKey)
-			}
-		}
-		if r.DryRun || r.changed == before {
-			continue
-		}
-		// A section left with no keys at all was ours alone.
-		_, code, err := r.gitConfig(ctx, "--get-regexp", `^credential\.`+quoteERE(u)+`\.`)
-		if err != nil {
-			return err
-		}
-		if code == 1 {
-			// Recent gits drop a section with its last key themselves.
-			if _, _, err := r.gitConfig(ctx, "--remove-section", "credential."+u); err != nil && !strings.Contains(err.Error(), "no such section") {
-				return err
-			}
-		}
-	}
-	if !r.DryRun && fst.Created {
-		if b, ok, err := readFile(file); err == nil && ok && len(bytes.TrimSpace(b)) == 0 {
-			if err := r.remove(file); err != nil {
-				return err
-			}
-			r.change("removed", "%s, which setup created and is now empty", r.pretty(file))
-		}
-		r.state.del(fileKey)
-	}
-	return nil
+	return pl, nil
 }
 
 // quoteERE escapes s for a POSIX extended regular expression.

@@ -3,8 +3,10 @@ package setup
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -42,20 +44,20 @@ func (r *run) kubeconfigFile() string {
 	return filepath.Join(r.home, ".kube", "config")
 }
 
-func (r *run) kubeUserName() string { return "authos-" + r.name }
+func kubeUserName(profile string) string { return "authos-" + profile }
 
 // kubeUserEntry renders our users[] entry with its "- " at indent.
-func (r *run) kubeUserEntry(indent string) string {
+func kubeUserEntry(p planOpts, indent string) string {
 	lines := []string{
-		"- name: " + yamlScalar(r.kubeUserName()),
+		"- name: " + yamlScalar(kubeUserName(p.profile)),
 		"  user:",
 		"    exec:",
 		"      apiVersion: client.authentication.k8s.io/v1",
-		"      command: " + yamlScalar(r.Binary),
-		"      args: [kube, --profile, " + yamlScalar(r.name) + "]",
+		"      command: " + yamlScalar(p.binary),
+		"      args: [kube, --profile, " + yamlScalar(p.profile) + "]",
 		"      interactiveMode: IfAvailable",
 		"      provideClusterInfo: false",
-		"      installHint: " + jsonString("Install authos-credential-helper (./install.sh) and run: authos-credential-helper login --profile "+shellQuote(r.name)),
+		"      installHint: " + jsonString("Install authos-credential-helper (./install.sh) and run: authos-credential-helper login --profile "+shellQuote(p.profile)),
 	}
 	var b strings.Builder
 	for _, l := range lines {
@@ -102,6 +104,13 @@ func parseKube(src []byte) (*kubeDoc, error) {
 		return nil, fmt.Errorf("it holds %d YAML documents, expected one", len(f.Docs))
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
+		// The parser also gives no body for a lone tag ("!"), after which
+		// our users: would not be a top-level key.
+		for _, l := range d.lines {
+			if t := strings.TrimSpace(l); t != "" && t != "---" && !strings.HasPrefix(t, "#") {
+				return nil, fmt.Errorf("its top level is not a mapping")
+			}
+		}
 		return d, nil
 	}
 	switch b := f.Docs[0].Body.(type) {
@@ -246,164 +255,190 @@ func (d *kubeDoc) spliceInLine(line, start, end int, with string) []byte {
 	return d.replaceLines(line, line, l[:start]+with+l[end:])
 }
 
-func (r *run) kube() error {
-	path := r.kubeconfigFile()
-	where := "(in " + r.pretty(path) + ")"
-	orig, existed, err := readFile(path)
-	if err != nil {
-		return err
+// kubeIn is what the kube plan is made from.
+type kubeIn struct {
+	path    string
+	orig    []byte
+	existed bool
+	st      kubeState
+	context string // --context, or ""
+}
+
+func (r *run) kubePlan() (plan, error) {
+	in := kubeIn{path: r.kubeconfigFile(), context: r.Context}
+	var err error
+	if in.orig, in.existed, err = readFile(in.path); err != nil {
+		return nil, err
 	}
-	stKey := "kube|" + path
-	var st kubeState
-	r.state.get(stKey, &st)
-	user := r.kubeUserName()
-	b := orig
-	if r.Undo && !existed {
-		return nil
+	r.state.get("kube|"+in.path, &in.st)
+	return planKube(r.planOpts(), in)
+}
+
+// planKube adds or replaces the user authos-<profile> in the kubeconfig
+// (and points --context at it), or removes it.
+func planKube(p planOpts, in kubeIn) (plan, error) {
+	if p.undo && !in.existed {
+		return nil, nil
 	}
-	if !existed {
+	b, st := in.orig, in.st
+	st.PrevUser = maps.Clone(st.PrevUser) // the plan's to change, not in's
+	if !in.existed {
 		b = []byte(kubeSkeleton)
 		st = kubeState{Created: true}
 	}
-	parse := func() (*kubeDoc, error) {
+	parse := func(b []byte) (*kubeDoc, error) {
 		d, err := parseKube(b)
 		if err != nil {
-			return nil, fmt.Errorf("setup kube: %s: %w", path, err)
+			return nil, fmt.Errorf("setup kube: %s: %w", in.path, err)
 		}
 		return d, nil
 	}
-	d, err := parse()
+	d, err := parse(b)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if p.undo {
+		return undoKube(p, in, d, st, parse)
+	}
+	return setKube(p, in, d, b, st, parse)
+}
 
-	if r.Undo {
-		if mv := d.key("users"); mv != nil {
-			if seq, ok := mv.Value.(*ast.SequenceNode); ok && !seq.IsFlowStyle {
-				if _, e := namedEntry(seq, user); e != nil {
-					first, last := entryLines(e)
-					b = d.replaceLines(first, last, "")
-					r.change("removed", "user %s %s", user, where)
-					if d, err = parse(); err != nil {
-						return err
-					}
-					if mv := d.key("users"); mv != nil {
-						if seq, ok := mv.Value.(*ast.SequenceNode); !ok || len(seq.Values) == 0 {
-							line := mv.Key.GetToken().Position.Line
-							switch {
-							case st.PrevUsersLine != nil:
-								b = d.replaceLines(line, line, *st.PrevUsersLine)
-							case st.AddedUsersKey:
-								b = d.replaceLines(line, line, "")
-							}
-							st.PrevUsersLine, st.AddedUsersKey = nil, false
+// undoKube removes our user (and the users: key or line setup expanded)
+// and gives back each context setup pointed at it its old user.
+func undoKube(p planOpts, in kubeIn, d *kubeDoc, st kubeState, parse func([]byte) (*kubeDoc, error)) (plan, error) {
+	path, orig, b := in.path, in.orig, in.orig
+	where, stKey, user := p.where(path), "kube|"+path, kubeUserName(p.profile)
+	var pl plan
+	var err error
+	if mv := d.key("users"); mv != nil {
+		if seq, ok := mv.Value.(*ast.SequenceNode); ok && !seq.IsFlowStyle {
+			if _, e := namedEntry(seq, user); e != nil {
+				first, last := entryLines(e)
+				b = d.replaceLines(first, last, "")
+				pl.say("removed", "user %s %s", user, where)
+				if d, err = parse(b); err != nil {
+					return nil, err
+				}
+				if mv := d.key("users"); mv != nil {
+					if seq, ok := mv.Value.(*ast.SequenceNode); !ok || len(seq.Values) == 0 {
+						line := mv.Key.GetToken().Position.Line
+						switch {
+						case st.PrevUsersLine != nil:
+							b = d.replaceLines(line, line, *st.PrevUsersLine)
+						case st.AddedUsersKey:
+							b = d.replaceLines(line, line, "")
 						}
+						st.PrevUsersLine, st.AddedUsersKey = nil, false
 					}
 				}
 			}
 		}
-		for ctxName, prev := range st.PrevUser {
-			if d, err = parse(); err != nil {
-				return err
-			}
-			uv, err := d.contextUser(ctxName)
-			if err != nil {
-				delete(st.PrevUser, ctxName)
-				continue
-			}
-			if scalarString(uv.Value) != user {
-				continue // another profile's, or changed since
-			}
-			if line, s, e, ok := d.valueSpan(uv.Value); ok {
-				b = d.spliceInLine(line, s, e, prev)
-				r.change("restored", "context %s's user to %s %s", ctxName, prev, where)
-			}
-			delete(st.PrevUser, ctxName)
-		}
-		return r.finishUndo(path, b, orig, string(b) == kubeSkeleton, &st.Created, stKey, &st)
 	}
+	for _, ctxName := range slices.Sorted(maps.Keys(st.PrevUser)) {
+		prev := st.PrevUser[ctxName]
+		if d, err = parse(b); err != nil {
+			return nil, err
+		}
+		uv, err := d.contextUser(ctxName)
+		if err != nil {
+			delete(st.PrevUser, ctxName)
+			continue
+		}
+		if scalarString(uv.Value) != user {
+			continue // another profile's, or changed since
+		}
+		if line, s, e, ok := d.valueSpan(uv.Value); ok {
+			b = d.spliceInLine(line, s, e, prev)
+			pl.say("restored", "context %s's user to %s %s", ctxName, prev, where)
+		}
+		delete(st.PrevUser, ctxName)
+	}
+	pl.finishUndo(p.home, path, b, orig, string(b) == kubeSkeleton, &st.Created, stKey, &st)
+	return pl, nil
+}
 
+// setKube adds our user, or replaces it when it differs, and with --context
+// points that context at it; b is the file (a skeleton when there is none).
+func setKube(p planOpts, in kubeIn, d *kubeDoc, b []byte, st kubeState, parse func([]byte) (*kubeDoc, error)) (plan, error) {
+	path, orig := in.path, in.orig
+	where, stKey, user := p.where(path), "kube|"+path, kubeUserName(p.profile)
+	var pl plan
+	var err error
 	// Check --context before changing anything.
-	if r.Context != "" {
-		if _, err := d.contextUser(r.Context); err != nil {
-			return fmt.Errorf("setup kube: %w %s", err, where)
+	if in.context != "" {
+		if _, err := d.contextUser(in.context); err != nil {
+			return nil, fmt.Errorf("setup kube: %w %s", err, where)
 		}
 	}
 
 	mv := d.key("users")
 	switch {
 	case mv == nil:
-		text := "users:\n" + r.kubeUserEntry("")
+		text := "users:\n" + kubeUserEntry(p, "")
 		b = d.replaceLines(len(d.lines)+1, len(d.lines), text)
 		st.AddedUsersKey = true
-		r.change("added", "user %s running %s %s", user, r.Binary, where)
+		pl.say("added", "user %s running %s %s", user, p.binary, where)
 	case isEmptyValue(mv.Value):
 		line := mv.Key.GetToken().Position.Line
 		prev := d.lines[line-1]
 		keyText := prev[:byteCol(prev, mv.Key.GetToken().Position.Column)]
-		b = d.replaceLines(line, line, keyText+"users:\n"+r.kubeUserEntry(keyText))
+		b = d.replaceLines(line, line, keyText+"users:\n"+kubeUserEntry(p, keyText))
 		if !strings.HasSuffix(prev, "\n") {
 			prev += "\n"
 		}
 		st.PrevUsersLine = &prev
-		r.change("added", "user %s running %s %s", user, r.Binary, where)
+		pl.say("added", "user %s running %s %s", user, p.binary, where)
 	default:
 		seq, ok := mv.Value.(*ast.SequenceNode)
 		if !ok || seq.IsFlowStyle || len(seq.Entries) == 0 {
-			return fmt.Errorf("setup kube: users is not a block-style list %s; edit it by hand", where)
+			return nil, fmt.Errorf("setup kube: users is not a block-style list %s; edit it by hand", where)
 		}
 		indent := strings.Repeat(" ", seq.Entries[0].Start.Position.Column-1)
-		entry := r.kubeUserEntry(indent)
+		entry := kubeUserEntry(p, indent)
 		if _, e := namedEntry(seq, user); e != nil {
 			first, last := entryLines(e)
-			entry = r.kubeUserEntry(strings.Repeat(" ", e.Start.Position.Column-1))
+			entry = kubeUserEntry(p, strings.Repeat(" ", e.Start.Position.Column-1))
 			if old := strings.Join(d.lines[first-1:last], ""); old != entry {
 				b = d.replaceLines(first, last, entry)
-				r.change("replaced", "user %s, now running %s %s", user, r.Binary, where)
+				pl.say("replaced", "user %s, now running %s %s", user, p.binary, where)
 			}
 		} else {
 			_, last := entryLines(seq.Entries[len(seq.Entries)-1])
 			b = d.replaceLines(last+1, last, entry)
-			r.change("added", "user %s running %s %s", user, r.Binary, where)
+			pl.say("added", "user %s running %s %s", user, p.binary, where)
 		}
 	}
 
-	if r.Context != "" {
-		if d, err = parse(); err != nil {
-			return err
+	if in.context != "" {
+		if d, err = parse(b); err != nil {
+			return nil, err
 		}
-		uv, err := d.contextUser(r.Context)
+		uv, err := d.contextUser(in.context)
 		if err != nil {
-			return fmt.Errorf("setup kube: %w %s", err, where)
+			return nil, fmt.Errorf("setup kube: %w %s", err, where)
 		}
 		if scalarString(uv.Value) != user {
 			line, s, e, ok := d.valueSpan(uv.Value)
 			if !ok {
-				return fmt.Errorf("setup kube: cannot locate context %s's user %s", r.Context, where)
+				return nil, fmt.Errorf("setup kube: cannot locate context %s's user %s", in.context, where)
 			}
 			prev := d.lines[line-1][s:e]
 			if st.PrevUser == nil {
 				st.PrevUser = map[string]string{}
 			}
-			st.PrevUser[r.Context] = prev
+			st.PrevUser[in.context] = prev
 			b = d.spliceInLine(line, s, e, yamlScalar(user))
-			r.change("set", "context %s's user to %s (was %s) %s", r.Context, user, prev, where)
+			pl.say("set", "context %s's user to %s (was %s) %s", in.context, user, prev, where)
 		}
 	}
 
 	if bytes.Equal(b, orig) {
-		return nil
+		return pl, nil
 	}
-	if err := validateKube(b, user, r.Binary, r.Context); err != nil {
-		return fmt.Errorf("setup kube: internal error, not writing %s: %w", path, err)
+	if err := validateKube(b, user, p.binary, in.context); err != nil {
+		return nil, fmt.Errorf("setup kube: internal error, not writing %s: %w", path, err)
 	}
-	if err := r.commit(path, b); err != nil {
-		return err
-	}
-	if !r.DryRun {
-		r.state.put(stKey, st)
-	}
-	return nil
+	return append(pl, change{act: actWrite, path: path, data: b, stateKey: stKey, state: st}), nil
 }
 
 func isEmptyValue(n ast.Node) bool {
@@ -447,25 +482,28 @@ func (d *kubeDoc) contextUser(name string) (*ast.MappingValueNode, error) {
 }
 
 // validateKube checks that the edited kubeconfig parses and holds our user.
+// kubeShape is the part of a kubeconfig that validateKube reads back.
+type kubeShape struct {
+	Users []struct {
+		Name string `yaml:"name"`
+		User struct {
+			Exec struct {
+				APIVersion string   `yaml:"apiVersion"`
+				Command    string   `yaml:"command"`
+				Args       []string `yaml:"args"`
+			} `yaml:"exec"`
+		} `yaml:"user"`
+	} `yaml:"users"`
+	Contexts []struct {
+		Name    string `yaml:"name"`
+		Context struct {
+			User string `yaml:"user"`
+		} `yaml:"context"`
+	} `yaml:"contexts"`
+}
+
 func validateKube(b []byte, user, binary, context string) error {
-	var cfg struct {
-		Users []struct {
-			Name string `yaml:"name"`
-			User struct {
-				Exec struct {
-					APIVersion string   `yaml:"apiVersion"`
-					Command    string   `yaml:"command"`
-					Args       []string `yaml:"args"`
-				} `yaml:"exec"`
-			} `yaml:"user"`
-		} `yaml:"users"`
-		Contexts []struct {
-			Name    string `yaml:"name"`
-			Context struct {
-				User string `yaml:"user"`
-			} `yaml:"context"`
-		} `yaml:"contexts"`
-	}
+	var cfg kubeShape
 	if err := yaml.Unmarshal(b, &cfg); err != nil {
 		return err
 	}

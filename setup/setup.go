@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/atomicfile"
 )
 
 // Clients are the clients setup knows, in the order the usage lists them.
@@ -153,15 +154,19 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	r := &run{Options: o, name: name, prof: prof, isDef: name == o.Config.DefaultProfile, home: home, state: st, backups: map[string]bool{}}
+	var pl plan
 	switch o.Client {
 	case "git":
-		err = r.git(ctx)
+		pl, err = r.gitPlan(ctx)
 	case "docker":
-		err = r.docker()
+		pl, err = r.dockerPlan()
 	case "kube":
-		err = r.kube()
+		pl, err = r.kubePlan()
 	case "terraform":
-		err = r.terraform()
+		pl, err = r.terraformPlan()
+	}
+	if err == nil {
+		err = r.apply(ctx, pl)
 	}
 	if err != nil {
 		return err
@@ -221,8 +226,10 @@ func (r *run) change(verb, format string, a ...any) {
 var wouldVerb = map[string]string{"set": "set", "added": "add", "removed": "remove", "replaced": "replace", "restored": "restore", "linked": "link"}
 
 // pretty shows a path with the home folder as ~.
-func (r *run) pretty(path string) string {
-	if rel, err := filepath.Rel(r.home, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+func (r *run) pretty(path string) string { return prettyPath(r.home, path) }
+
+func prettyPath(home, path string) string {
+	if rel, err := filepath.Rel(home, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		if rel == "." {
 			return "~"
 		}
@@ -297,33 +304,10 @@ func writeFile(path string, data []byte) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".authos-tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 // commit writes data to path after a backup, unless this is a dry run.
@@ -339,32 +323,6 @@ func (r *run) commit(path string, data []byte) error {
 
 // remove deletes a file setup created once it holds nothing of anyone's
 // (no backup: nothing in it was anyone else's).
-// finishUndo writes what undo left of a file: it removes the file when setup
-// created it and nothing else is left (leftEmpty), else writes it back, and
-// updates or drops the remembered state st under stKey.
-func (r *run) finishUndo(path string, b, orig []byte, leftEmpty bool, created *bool, stKey string, st interface{ empty() bool }) error {
-	if bytes.Equal(b, orig) {
-		return nil
-	}
-	if *created && leftEmpty {
-		if err := r.remove(path); err != nil {
-			return err
-		}
-		r.change("removed", "%s, which setup created and is now empty", r.pretty(path))
-		*created = false
-	} else if err := r.commit(path, b); err != nil {
-		return err
-	}
-	if !r.DryRun {
-		if st.empty() {
-			r.state.del(stKey)
-		} else {
-			r.state.put(stKey, st)
-		}
-	}
-	return nil
-}
-
 func (r *run) remove(path string) error {
 	if r.DryRun {
 		return nil
@@ -392,4 +350,175 @@ func (r *run) dataHome() string {
 		return d
 	}
 	return filepath.Join(r.home, ".local", "share")
+}
+
+// A change is one step of a client's plan: an action on the disk, then the
+// line that reports it (verb and what; no verb, no line), then, unless this
+// is a dry run, an update of the state file. The plans are computed from
+// what was read, without I/O; apply carries them out for all four clients.
+type change struct {
+	verb, what string
+	act        action
+	path       string    // the file or link acted on
+	data       []byte    // actWrite: the new content
+	args       []string  // actGit: what follows `git config --global`
+	target     string    // actLink: what the link points at
+	dirs       *[]string // actLink, actRemoveDirs: the folders setup created, in the state
+
+	// stateKey's entry becomes state (nil: none; with dropEmpty, none when
+	// it is empty). A pointer is read only then, so that the actions before
+	// can add to it (the folders actLink creates).
+	stateKey  string
+	state     any
+	dropEmpty bool
+}
+
+type action int
+
+// The actions after actIfDone look at what the earlier ones left on the
+// disk, so a dry run, which leaves nothing, skips them with their line.
+const (
+	actNone   action = iota
+	actWrite         // replace path with data, after a backup
+	actRemove        // delete path (setup created it, nothing to back up)
+	actGit           // run git config --global args, after a backup of path
+	actLink          // make path a link to target (a file in the way is moved to a backup); folders created go to *dirs
+	actUnlink        // delete the link path
+
+	actIfDone
+	actGitDropSection // remove the section credential.<args[0]> if no key is left in it
+	actRemoveIfBlank  // delete path if it holds only white space
+	actAdoptNew       // git created path: make it 0600 (skipped, with its state, when it does not exist)
+	actRemoveDirs     // remove the empty folders among *dirs, keeping the others in *dirs
+)
+
+// apply carries out a plan in order.
+func (r *run) apply(ctx context.Context, pl plan) error {
+	for _, c := range pl {
+		if r.DryRun && c.act > actIfDone {
+			continue
+		}
+		done, err := r.do(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !done {
+			continue
+		}
+		if c.verb != "" {
+			r.change(c.verb, "%s", c.what)
+		}
+		if c.stateKey != "" && !r.DryRun {
+			if e, ok := c.state.(interface{ empty() bool }); c.state == nil || ok && c.dropEmpty && e.empty() {
+				r.state.del(c.stateKey)
+			} else {
+				r.state.put(c.stateKey, c.state)
+			}
+		}
+	}
+	return nil
+}
+
+// do carries out one action; false: it did not apply and is not reported.
+func (r *run) do(ctx context.Context, c change) (bool, error) {
+	if r.DryRun {
+		return true, nil
+	}
+	switch c.act {
+	case actWrite:
+		return true, r.commit(c.path, c.data)
+	case actRemove:
+		return true, r.remove(c.path)
+	case actGit:
+		return true, r.gitSet(ctx, c.path, c.args...)
+	case actLink:
+		created, err := mkdirAllTracked(filepath.Dir(c.path))
+		if err != nil {
+			return false, err
+		}
+		for _, d := range created {
+			if !slices.Contains(*c.dirs, d) {
+				*c.dirs = append(*c.dirs, d)
+			}
+		}
+		if _, err := os.Lstat(c.path); err == nil {
+			if err := r.backupMove(c.path); err != nil {
+				return false, err
+			}
+		}
+		return true, os.Symlink(c.target, c.path)
+	case actUnlink:
+		return true, os.Remove(c.path)
+	case actGitDropSection:
+		// Recent gits drop a section with its last key themselves.
+		u := c.args[0]
+		_, code, err := r.gitConfig(ctx, "--get-regexp", `^credential\.`+quoteERE(u)+`\.`)
+		if err != nil || code != 1 {
+			return false, err
+		}
+		if _, _, err := r.gitConfig(ctx, "--remove-section", "credential."+u); err != nil && !strings.Contains(err.Error(), "no such section") {
+			return false, err
+		}
+		return true, nil
+	case actRemoveIfBlank:
+		if b, ok, err := readFile(c.path); err != nil || !ok || len(bytes.TrimSpace(b)) != 0 {
+			return false, nil
+		}
+		return true, r.remove(c.path)
+	case actAdoptNew:
+		if !fileExists(c.path) {
+			return false, nil
+		}
+		return true, os.Chmod(c.path, 0o600)
+	case actRemoveDirs:
+		var kept []string
+		for _, d := range *c.dirs {
+			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				kept = append(kept, d) // not empty: someone else's files are in it now
+			}
+		}
+		*c.dirs = kept
+	}
+	return true, nil
+}
+
+// planOpts is what every client's plan needs to know about the run.
+type planOpts struct {
+	undo, force bool
+	profile     string // its name
+	binary      string
+	home        string // paths under it are shown as ~/...
+}
+
+func (r *run) planOpts() planOpts {
+	return planOpts{undo: r.Undo, force: r.Force, profile: r.name, binary: r.Binary, home: r.home}
+}
+
+// where is " (in ~/file)", how each change line names the file.
+func (p planOpts) where(path string) string { return "(in " + prettyPath(p.home, path) + ")" }
+
+// A plan is the changes one run makes to one client's files.
+type plan []change
+
+// say adds a change line with no action of its own: the one that writes the
+// file comes after all of them.
+func (pl *plan) say(verb, format string, a ...any) {
+	*pl = append(*pl, change{verb: verb, what: fmt.Sprintf(format, a...)})
+}
+
+// finishUndo ends an undo plan for a file: nothing when nothing changed;
+// the file removed when setup created it and leftEmpty, else written back;
+// and the state entry st (with its Created cleared in the first case) kept
+// or dropped.
+func (pl *plan) finishUndo(home, path string, b, orig []byte, leftEmpty bool, created *bool, stKey string, st interface{ empty() bool }) {
+	if bytes.Equal(b, orig) {
+		return
+	}
+	if *created && leftEmpty {
+		*created = false
+		*pl = append(*pl, change{act: actRemove, path: path, verb: "removed", what: prettyPath(home, path) + ", which setup created and is now empty",
+			stateKey: stKey, state: st, dropEmpty: true})
+		return
+	}
+	*pl = append(*pl, change{act: actWrite, path: path, data: b, stateKey: stKey, state: st, dropEmpty: true})
 }

@@ -58,8 +58,8 @@ func (r *run) terraformPluginDirs() []string {
 	return []string{tf, filepath.Join(r.dataHome(), "opentofu", "plugins", arch)}
 }
 
-func (r *run) terraformBlock() string {
-	p := strings.ReplaceAll(jsonString(r.name), "${", "$${")
+func terraformBlock(profile string) string {
+	p := strings.ReplaceAll(jsonString(profile), "${", "$${")
 	p = strings.ReplaceAll(p, "%{", "%%{")
 	return tfBegin + " (managed by `authos-credential-helper setup terraform`)\n" +
 		`credentials_helper "` + HelperName + `" {` + "\n" +
@@ -109,97 +109,111 @@ func tfScan(lines []string) (begin, end int, foreign []int, err error) {
 	return begin, end, foreign, nil
 }
 
-func (r *run) terraform() error {
-	path := r.terraformConfigFile()
-	where := "(in " + r.pretty(path) + ")"
-	if strings.HasSuffix(path, ".json") {
-		return fmt.Errorf("setup terraform: %s is JSON syntax; add the credentials_helper by hand", path)
+// tfLinkNow is one plugin link's path and what os.Readlink says of it.
+type tfLinkNow struct {
+	path, target string
+	err          error
+}
+
+// terraformIn is what the terraform plan is made from.
+type terraformIn struct {
+	path    string
+	orig    []byte
+	existed bool
+	st      terraformState
+	links   []tfLinkNow
+}
+
+func (r *run) terraformPlan() (plan, error) {
+	in := terraformIn{path: r.terraformConfigFile()}
+	if strings.HasSuffix(in.path, ".json") {
+		return nil, fmt.Errorf("setup terraform: %s is JSON syntax; add the credentials_helper by hand", in.path)
 	}
-	orig, existed, err := readFile(path)
-	if err != nil {
-		return err
+	var err error
+	if in.orig, in.existed, err = readFile(in.path); err != nil {
+		return nil, err
 	}
-	stKey := "terraform|" + path
-	var st terraformState
-	r.state.get(stKey, &st)
-	lines := strings.SplitAfter(string(orig), "\n")
+	r.state.get("terraform|"+in.path, &in.st)
+	for _, d := range r.terraformPluginDirs() {
+		l := filepath.Join(d, tfLink)
+		if r.GOOS == "windows" {
+			l += ".exe"
+		}
+		t, err := os.Readlink(l)
+		in.links = append(in.links, tfLinkNow{path: l, target: t, err: err})
+	}
+	return planTerraform(r.planOpts(), in)
+}
+
+// planTerraform adds or replaces our credentials_helper block and links the
+// binary into the plugin folders, or removes both.
+func planTerraform(p planOpts, in terraformIn) (plan, error) {
+	path, st := in.path, in.st
+	st.CreatedDirs = slices.Clone(st.CreatedDirs) // apply adds to it
+	lines := strings.SplitAfter(string(in.orig), "\n")
 	if n := len(lines); lines[n-1] == "" {
 		lines = lines[:n-1]
 	}
 	begin, end, foreign, err := tfScan(lines)
 	if err != nil {
-		return fmt.Errorf("setup terraform: %s: %w", path, err)
+		return nil, fmt.Errorf("setup terraform: %s: %w", path, err)
 	}
-	block := r.terraformBlock()
-	links := r.terraformPluginDirs()
-	for i := range links {
-		links[i] = filepath.Join(links[i], tfLink)
-		if r.GOOS == "windows" {
-			links[i] += ".exe"
-		}
+	if p.undo {
+		return undoTerraform(p, in, lines, begin, end, st), nil
 	}
+	if len(foreign) > 0 {
+		return nil, fmt.Errorf("setup terraform: %s already has a credentials_helper block (line %d) and Terraform allows only one: remove it first", path, foreign[0]+1)
+	}
+	return setTerraform(p, in, lines, begin, end, st)
+}
 
-	if r.Undo {
-		b := orig
-		if begin >= 0 {
-			b = []byte(strings.Join(lines[:begin], "") + strings.Join(lines[end+1:], ""))
-			if st.AddedNewline && end == len(lines)-1 && bytes.HasSuffix(b, []byte("\n")) {
-				b = b[:len(b)-1]
-			}
-			st.AddedNewline = false
-			r.change("removed", "the credentials_helper %q block %s", HelperName, where)
-			if st.Created && len(bytes.TrimSpace(b)) == 0 {
-				if err := r.remove(path); err != nil {
-					return err
-				}
-				r.change("removed", "%s, which setup created and is now empty", r.pretty(path))
-				st.Created = false
-			} else if err := r.commit(path, b); err != nil {
-				return err
-			}
+// undoTerraform removes our block (and the file if setup created it and
+// nothing else is left), our links, and the folders setup created for them
+// once they are empty.
+func undoTerraform(p planOpts, in terraformIn, lines []string, begin, end int, st terraformState) plan {
+	path, where, stKey := in.path, p.where(in.path), "terraform|"+in.path
+	var pl plan
+	if begin >= 0 {
+		b := []byte(strings.Join(lines[:begin], "") + strings.Join(lines[end+1:], ""))
+		if st.AddedNewline && end == len(lines)-1 && bytes.HasSuffix(b, []byte("\n")) {
+			b = b[:len(b)-1]
 		}
-		for _, l := range links {
-			if t, err := os.Readlink(l); err == nil && t == r.Binary {
-				if !r.DryRun {
-					if err := os.Remove(l); err != nil {
-						return err
-					}
-				}
-				r.change("removed", "the link %s", r.pretty(l))
-			}
+		st.AddedNewline = false
+		pl.say("removed", "the credentials_helper %q block %s", HelperName, where)
+		if st.Created && len(bytes.TrimSpace(b)) == 0 {
+			pl = append(pl, change{act: actRemove, path: path, verb: "removed", what: prettyPath(p.home, path) + ", which setup created and is now empty"})
+			st.Created = false
+		} else {
+			pl = append(pl, change{act: actWrite, path: path, data: b})
 		}
-		if !r.DryRun {
-			var kept []string
-			for _, d := range st.CreatedDirs {
-				if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-					kept = append(kept, d) // not empty: someone else's files are in it now
-				}
-			}
-			st.CreatedDirs = kept
-			if st.empty() {
-				r.state.del(stKey)
-			} else {
-				r.state.put(stKey, st)
-			}
-		}
-		return nil
 	}
+	for _, l := range in.links {
+		if l.err == nil && l.target == p.binary {
+			pl = append(pl, change{act: actUnlink, path: l.path, verb: "removed", what: "the link " + prettyPath(p.home, l.path)})
+		}
+	}
+	return append(pl, change{act: actRemoveDirs, dirs: &st.CreatedDirs, stateKey: stKey, state: &st, dropEmpty: true})
+}
+
+// setTerraform adds our block, or replaces it for another profile, and
+// links the binary into the plugin folders (replacing a file only with
+// --force).
+func setTerraform(p planOpts, in terraformIn, lines []string, begin, end int, st terraformState) (plan, error) {
+	path, orig, where, stKey := in.path, in.orig, p.where(in.path), "terraform|"+in.path
+	block := terraformBlock(p.profile)
+	var pl plan
 
 	// Refuse before changing anything.
-	if len(foreign) > 0 {
-		return fmt.Errorf("setup terraform: %s already has a credentials_helper block (line %d) and Terraform allows only one: remove it first", path, foreign[0]+1)
-	}
 	var toLink []string
-	for _, l := range links {
-		t, err := os.Readlink(l)
+	for _, l := range in.links {
 		switch {
-		case err == nil && t == r.Binary:
+		case l.err == nil && l.target == p.binary:
 			continue
-		case errors.Is(err, os.ErrNotExist):
-		case !r.Force:
-			return fmt.Errorf("setup terraform: %s already exists and is not a link to %s: pass --force to replace it (a backup is kept)", l, r.Binary)
+		case errors.Is(l.err, os.ErrNotExist):
+		case !p.force:
+			return nil, fmt.Errorf("setup terraform: %s already exists and is not a link to %s: pass --force to replace it (a backup is kept)", l.path, p.binary)
 		}
-		toLink = append(toLink, l)
+		toLink = append(toLink, l.path)
 	}
 
 	b := orig
@@ -207,7 +221,7 @@ func (r *run) terraform() error {
 	case begin >= 0:
 		if strings.Join(lines[begin:end+1], "") != block {
 			b = []byte(strings.Join(lines[:begin], "") + block + strings.Join(lines[end+1:], ""))
-			r.change("replaced", "the credentials_helper %q block, now for profile %s %s", HelperName, r.name, where)
+			pl.say("replaced", "the credentials_helper %q block, now for profile %s %s", HelperName, p.profile, where)
 		}
 	default:
 		var buf bytes.Buffer
@@ -218,43 +232,19 @@ func (r *run) terraform() error {
 		}
 		buf.WriteString(block)
 		b = buf.Bytes()
-		if !existed {
+		if !in.existed {
 			st.Created = true
 		}
-		r.change("added", "credentials_helper %q { args = [\"--profile\", %q] } %s", HelperName, r.name, where)
+		pl.say("added", "credentials_helper %q { args = [\"--profile\", %q] } %s", HelperName, p.profile, where)
 	}
 	if !bytes.Equal(b, orig) {
-		if err := r.commit(path, b); err != nil {
-			return err
-		}
+		pl = append(pl, change{act: actWrite, path: path, data: b})
 	}
 	for _, l := range toLink {
-		r.change("linked", "%s -> %s", r.pretty(l), r.Binary)
-		if r.DryRun {
-			continue
-		}
-		created, err := mkdirAllTracked(filepath.Dir(l))
-		if err != nil {
-			return err
-		}
-		for _, d := range created {
-			if !slices.Contains(st.CreatedDirs, d) {
-				st.CreatedDirs = append(st.CreatedDirs, d)
-			}
-		}
-		if _, err := os.Lstat(l); err == nil {
-			if err := r.backupMove(l); err != nil {
-				return err
-			}
-		}
-		if err := os.Symlink(r.Binary, l); err != nil {
-			return err
-		}
+		pl.say("linked", "%s -> %s", prettyPath(p.home, l), p.binary)
+		pl = append(pl, change{act: actLink, path: l, target: p.binary, dirs: &st.CreatedDirs})
 	}
-	if !r.DryRun && !st.empty() {
-		r.state.put(stKey, st)
-	}
-	return nil
+	return append(pl, change{stateKey: stKey, state: &st, dropEmpty: true}), nil
 }
 
 // mkdirAllTracked creates dir and its missing parents (0700) and returns the

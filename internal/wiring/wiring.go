@@ -6,6 +6,8 @@ package wiring
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/authos/authos-credential-helper/authos"
@@ -25,6 +27,8 @@ type Options struct {
 	// WrapLogin, if set, wraps the device-flow login (the CLI adds its
 	// Ctrl-C handling there).
 	WrapLogin func(helper.LoginFunc) helper.LoginFunc
+	// Warn receives the cache's one-line warnings (stderr); nil drops them.
+	Warn io.Writer
 }
 
 // Parts is one wired cache and helper.
@@ -42,6 +46,10 @@ func Build(cfg *config.Config, o Options) *Parts {
 	if b := o.Getenv("AUTHOS_CACHE_BACKEND"); b != "" {
 		backend = b
 	}
+	var warn func(string)
+	if o.Warn != nil {
+		warn = func(msg string) { fmt.Fprintf(o.Warn, "authos: warning: %s\n", msg) }
+	}
 	keys := cache.NewKeyring(cache.KeyringOptions{
 		Backend:     backend,
 		Item:        "cache-key-" + shortHash(o.Paths.Tokens),
@@ -50,8 +58,14 @@ func Build(cfg *config.Config, o Options) *Parts {
 		Passphrase:  o.Passphrase,
 		Getenv:      o.Getenv,
 		KernelCache: cfg.Cache.KernelCacheTTL(),
+		Warn:        warn,
 	})
-	store := &cache.Store{Dir: o.Paths.Tokens, Keys: keys}
+	store := &cache.Store{
+		Dir: o.Paths.Tokens, Keys: keys,
+		AllowVolatile: cfg.Cache.AllowVolatileStore,
+		Related:       []string{o.Paths.State, o.Paths.Locks, o.Paths.FileRing},
+		Warn:          warn,
+	}
 	login := helper.DeviceLogin(version.UserAgent(), authos.RealClock{})
 	if o.WrapLogin != nil {
 		login = o.WrapLogin(login)

@@ -125,6 +125,13 @@ echo "\$ authos-credential-helper status"
 # The demo leaves nothing behind: its session, its token, its keys.
 echo "\$ authos-credential-helper logout --all   (the demo's sign-in ends here)"
 "$bin" logout --all || true
+# A key unlinked by logout stays listed in /proc/keys until the kernel's
+# garbage collector has run, a moment later.
+i=0
+while [ -n "$(demo_keys)" ] && [ "$i" -lt 20 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
 forget_demo_keys
 left=$(demo_keys)
 if [ -n "$left" ]; then

@@ -3,7 +3,8 @@
 #   ./install.sh [--prefix DIR] [--run]
 # DIR defaults to ~/.local (binaries go to DIR/bin). --run then runs the main
 # job: sign in and get a token, against the built-in dev server (auto-approved
-# as alice@acme.example) when no AuthOS server is configured.
+# as alice@acme.example) when no AuthOS server is configured; that demo then
+# logs out and leaves no key in the kernel keyring.
 # Needs only Go. Idempotent: running it again replaces the binaries and
 # leaves everything else alone. It never touches client configuration.
 set -eu
@@ -15,7 +16,7 @@ while [ $# -gt 0 ]; do
 	--prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }; prefix="$2"; shift 2 ;;
 	--prefix=*) prefix="${1#--prefix=}"; shift ;;
 	--run) run=1; shift ;;
-	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
 	*) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -36,7 +37,28 @@ bindir="$prefix/bin"
 mkdir -p "$bindir"
 tmp=$(mktemp -d)
 server_pid=
+demo=0
+# The demo's keys in the Linux kernel keyring, one "id name" line each: the
+# data key's kernel copy, and the data key itself when the keyctl backend
+# holds it. Both are named after the demo's token folder (the hash is
+# internal/wiring's shortHash), and would outlive $tmp. Keys invalidated,
+# revoked or dead (flags i, R, D) are on their way out.
+demo_keys() {
+	[ -r /proc/keys ] && command -v sha256sum >/dev/null 2>&1 || return 0
+	item="cache-key-$(printf %s "$XDG_CACHE_HOME/authos-credential-helper/tokens" | sha256sum | cut -c1-16)"
+	awk -v a="$item:" -v b="authos-credential-helper:$item:" \
+		'$8 == "user" && ($9 == a || $9 == b) && $2 !~ /[iRD]/ { print $1, substr($9, 1, length($9) - 1) }' /proc/keys
+}
+# forget_demo_keys removes what logout left of them, where keyctl (Debian's
+# keyutils) is installed.
+forget_demo_keys() {
+	command -v keyctl >/dev/null 2>&1 || return 0
+	demo_keys | while read -r id name; do
+		if keyctl invalidate "0x$id" >/dev/null 2>&1; then echo "removed the demo's kernel key $name"; fi
+	done
+}
 cleanup() {
+	[ "$demo" = 0 ] || forget_demo_keys || true
 	[ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -90,6 +112,7 @@ if [ -z "${AUTHOS_SERVER:-}${AUTHOS_PROFILE:-}" ] && [ ! -f "$config" ]; then
 	export AUTHOS_SERVER AUTHOS_ORG=acme AUTHOS_SERVICE=cli AUTHOS_CLIENT_ID=acme-cli
 	# Keep the demo's cache out of the user's own.
 	export XDG_CACHE_HOME="$tmp/cache" XDG_STATE_HOME="$tmp/state" XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config"
+	demo=1
 fi
 echo "\$ authos-credential-helper token   (the token goes to stdout, here /dev/null)"
 "$bin" token >/dev/null
@@ -97,3 +120,21 @@ echo "\$ authos-credential-helper token   (again: served from the encrypted cach
 "$bin" token >/dev/null
 echo "\$ authos-credential-helper status"
 "$bin" status
+
+[ "$demo" = 1 ] || exit 0
+# The demo leaves nothing behind: its session, its token, its keys.
+echo "\$ authos-credential-helper logout --all   (the demo's sign-in ends here)"
+"$bin" logout --all || true
+# A key unlinked by logout stays listed in /proc/keys until the kernel's
+# garbage collector has run, a moment later.
+i=0
+while [ -n "$(demo_keys)" ] && [ "$i" -lt 20 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+forget_demo_keys
+left=$(demo_keys)
+if [ -n "$left" ]; then
+	echo "install.sh: the demo's keys are still in the kernel keyring; to remove them (keyctl is in the keyutils package):" >&2
+	echo "$left" | while read -r id name; do echo "  keyctl invalidate 0x$id   # $name" >&2; done
+fi

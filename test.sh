@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, vet, staticcheck, all tests (unit,
-# fuzz seeds, end-to-end against the built binary, its dev server and the real
-# clients), then each fuzz target briefly (FUZZTIME, default 20000 inputs: an
+# Runs every check CI runs, in both Go modules: the root (the product and its
+# unit tests, fuzz seeds included) and e2e/ (the end-to-end tests against the
+# built binary, its dev server and the real clients, whose libraries are that
+# module's requirements only). go.mod and go.sum as go mod tidy leaves them,
+# formatting, vet, staticcheck, the tests with the race detector; then each
+# fuzz target of the root briefly (FUZZTIME, default 20000 inputs: an
 # iteration budget, since a time budget can end a run with a spurious
 # "context deadline exceeded").
+# The unit suite alone: go test ./...  (at the top; seconds once built).
 # On a fresh Debian machine it first installs what the tests need (as root,
 # or through sudo).
 set -euo pipefail
@@ -28,16 +32,25 @@ if [ ${#need[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-go mod download
+modules=(. e2e)
+for m in "${modules[@]}"; do (cd "$m" && go mod download); done
+for m in "${modules[@]}"; do
+	if ! (cd "$m" && go mod tidy -diff) >&2; then
+		echo "test.sh: $m/go.mod or $m/go.sum is not what go mod tidy makes (diff or error above); run: (cd $m && go mod tidy)" >&2
+		exit 1
+	fi
+done
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change:" >&2
 	echo "$unformatted" >&2
 	exit 1
 fi
-go vet ./...
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+for m in "${modules[@]}"; do
+	(cd "$m" && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...)
+done
 go test -race -count=1 ./...
+(cd e2e && go test -race -count=1 ./...)
 echo "test.sh: screenshots of the activation pages are in test-artifacts/"
 
 # Each decoder of client input, and setup's JSON and YAML editors, fuzzed

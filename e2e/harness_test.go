@@ -24,24 +24,57 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// bin is the binary under test, built once by TestMain.
-var bin string
+// The product's programs are built in the root module, with its go.mod and
+// go.sum (the build install.sh makes, whatever versions this module's test
+// clients pull in); the programs under testdata/ are built in this module.
+const (
+	rootModule = "github.com/authos/authos-credential-helper"
+	thisModule = rootModule + "/e2e"
+)
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "authos-e2e-bin-")
+var (
+	bin     string // the binary under test, built once by TestMain
+	binDir  string // what TestMain and buildBinary build; removed after the run
+	rootDir string // the root module's folder (this module's replace target)
+)
+
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+// runTests is TestMain's body, so that its deferred removal runs before
+// os.Exit.
+func runTests(m *testing.M) int {
+	var err error
+	if binDir, err = os.MkdirTemp("", "authos-e2e-bin-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(binDir)
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", rootModule).Output()
 	if err != nil {
-		panic(err)
+		fmt.Fprintf(os.Stderr, "finding the root module: %v\n", err)
+		return 1
 	}
-	bin = filepath.Join(dir, "authos-credential-helper")
-	build := exec.Command("go", "build", "-o", bin, "..")
+	rootDir = strings.TrimSpace(string(out))
+	if bin, err = goBuild(rootModule); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// goBuild builds the main package pkg into binDir, in the module it belongs to.
+func goBuild(pkg string) (string, error) {
+	out := filepath.Join(binDir, filepath.Base(pkg))
+	build := exec.Command("go", "build", "-o", out, pkg)
+	build.Dir = rootDir
+	if pkg == thisModule || strings.HasPrefix(pkg, thisModule+"/") {
+		build.Dir = "."
+	}
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the binary: %v\n%s", err, out)
-		os.Exit(1)
+	if msg, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %v\n%s", pkg, err, msg)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return out, nil
 }
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -74,7 +107,7 @@ func startDevServer(t *testing.T, args ...string) *devServer {
 	}
 	args = append(base, args...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir()}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

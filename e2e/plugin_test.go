@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,24 +19,12 @@ import (
 	"github.com/authos/authos-credential-helper/tokensource"
 )
 
-// built builds a package of this module once per test run.
+// built builds a main package once per test run (see goBuild).
 var built sync.Map // package path -> func() (string, error)
 
 func buildBinary(t *testing.T, pkg string) string {
 	t.Helper()
-	f, _ := built.LoadOrStore(pkg, sync.OnceValues(func() (string, error) {
-		dir, err := os.MkdirTemp("", "authos-e2e-bin-")
-		if err != nil {
-			return "", err
-		}
-		out := filepath.Join(dir, filepath.Base(pkg))
-		build := exec.Command("go", "build", "-o", out, pkg)
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if msg, err := build.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("building %s: %v\n%s", pkg, err, msg)
-		}
-		return out, nil
-	}))
+	f, _ := built.LoadOrStore(pkg, sync.OnceValues(func() (string, error) { return goBuild(pkg) }))
 	path, err := f.(func() (string, error))()
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +33,7 @@ func buildBinary(t *testing.T, pkg string) string {
 }
 
 func pluginBinary(t *testing.T) string {
-	return buildBinary(t, "github.com/authos/authos-credential-helper/cmd/authos-credential-plugin")
+	return buildBinary(t, rootModule+"/cmd/authos-credential-plugin")
 }
 
 // prompts records what a host was asked to show.
@@ -320,7 +307,7 @@ func TestPluginKilledMidCallIsReplacedOnTheNextCall(t *testing.T) {
 func TestPluginOfAnotherProtocolVersionIsRefused(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t, "http://127.0.0.1:9")
-	future := buildBinary(t, "github.com/authos/authos-credential-helper/e2e/testdata/futureplugin")
+	future := buildBinary(t, thisModule+"/testdata/futureplugin")
 	src := s.source(t, tokensource.Config{Plugin: future})
 	_, err := src.Token()
 	if err == nil || !strings.Contains(err.Error(), "does not speak this program's token service protocol (version 1)") ||
@@ -372,7 +359,7 @@ func TestTokenhostExampleAndThePluginDyingWithItsHost(t *testing.T) {
 	t.Parallel()
 	d := startDevServer(t)
 	s := newSandbox(t, d.URL)
-	tokenhost := buildBinary(t, "github.com/authos/authos-credential-helper/examples/tokenhost")
+	tokenhost := buildBinary(t, rootModule+"/examples/tokenhost")
 	plugin := pluginBinary(t)
 
 	// A host killed with -9 leaves no plugin behind.

@@ -92,6 +92,13 @@ type kubeDoc struct {
 }
 
 func parseKube(src []byte) (*kubeDoc, error) {
+	// Edits are made line by line; a CR that does not end a line would
+	// merge with the newline of a line setup adds.
+	for i, c := range src {
+		if c == '\r' && (i+1 == len(src) || src[i+1] != '\n') {
+			return nil, fmt.Errorf("it has a carriage return that does not end a line (byte %d)", i)
+		}
+	}
 	f, err := parser.ParseBytes(src, parser.ParseComments)
 	if err != nil {
 		return nil, err
@@ -125,7 +132,32 @@ func parseKube(src []byte) (*kubeDoc, error) {
 	default:
 		return nil, fmt.Errorf("its top level is not a mapping")
 	}
+	// Keys setup adds start at column 1; a document whose top-level keys are
+	// indented would not take them.
+	for _, mv := range d.top {
+		if tk := mv.Key.GetToken(); tk != nil && tk.Position.Column != 1 {
+			return nil, fmt.Errorf("its top-level keys are indented (line %d); setup edits kubeconfigs whose top-level keys start in column 1", tk.Position.Line)
+		}
+		// Every kubeconfig key is a plain word (apiVersion, current-context);
+		// anything else (a number, a quoted or complex key) YAML libraries
+		// read in different ways.
+		if k := mv.Key.String(); !plainKey(k) {
+			return nil, fmt.Errorf("its top-level key %q is not a kubeconfig key", k)
+		}
+	}
 	return d, nil
+}
+
+func plainKey(k string) bool {
+	if k == "" || !(k[0] >= 'a' && k[0] <= 'z' || k[0] >= 'A' && k[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		if c := k[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *kubeDoc) key(name string) *ast.MappingValueNode {

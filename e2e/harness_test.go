@@ -245,7 +245,14 @@ type sandbox struct {
 
 func newSandbox(t *testing.T, server string) *sandbox {
 	t.Helper()
-	root := t.TempDir()
+	// A short root, not t.TempDir (which holds the test's name): the
+	// plugin's Unix socket lives under TMPDIR, and socket paths stop at
+	// 108 bytes.
+	root, err := os.MkdirTemp("", "sb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
 	s := &sandbox{root: root, env: map[string]string{
 		"PATH":            os.Getenv("PATH"),
 		"HOME":            filepath.Join(root, "home"),

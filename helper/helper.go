@@ -67,8 +67,17 @@ type Request struct {
 	Force bool
 	// NonInteractive fails a miss at once instead of prompting nobody.
 	NonInteractive bool
-	Prompt         Prompter
+	// Prompt shows the sign-in; nil shows nothing.
+	Prompt Prompter
 }
+
+// silent is the Prompter of a request that gave none.
+type silent struct{}
+
+func (silent) ShowCode(Identity, string, string, time.Time) {}
+func (silent) Event(authos.Event)                           {}
+func (silent) Waiting(Identity)                             {}
+func (silent) Finish(error)                                 {}
 
 // Credential is what front ends hand to their client.
 type Credential struct {
@@ -140,6 +149,9 @@ func (h *Helper) margin(e cache.Entry) time.Duration {
 // Token returns a valid token for req.Identity. A hit takes no lock and makes
 // no network call.
 func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
+	if req.Prompt == nil {
+		req.Prompt = silent{}
+	}
 	name := req.Identity.Key()
 	var unreadable error // why the cached entry could not be used, if corrupt
 	if !req.Force {

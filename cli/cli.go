@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/internal/version"
 	"github.com/authos/authos-credential-helper/internal/wiring"
+	"github.com/authos/authos-credential-helper/protocol"
 )
 
 // Exit codes.
@@ -47,6 +47,41 @@ type Env struct {
 	Paths  config.Paths
 	// TTY opens the controlling terminal; nil means /dev/tty.
 	TTY func() (*os.File, error)
+
+	creds credentials // nil: the real use case; tests set a fake
+}
+
+// credentials is the use case the client front ends call
+// (helper.Credentials).
+type credentials interface {
+	GitGet(ctx context.Context, flags helper.Selector, req protocol.GitRequest) (protocol.GitAnswer, bool, error)
+	GitErase(flags helper.Selector, req protocol.GitRequest) error
+	DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error)
+	DockerStore(c protocol.DockerCredentials) error
+	DockerErase(serverURL string) error
+	DockerList() (map[string]string, error)
+	TerraformGet(ctx context.Context, flags helper.Selector, host string) (helper.TerraformAnswer, error)
+	TerraformStore(host string, c protocol.TerraformCredentials) error
+	TerraformForget(host string) error
+	Token(ctx context.Context, flags helper.Selector) (helper.Credential, error)
+}
+
+func (env Env) credentials() credentials {
+	if env.creds != nil {
+		return env.creds
+	}
+	return &helper.Credentials{
+		ConfigText: func() ([]byte, error) { return config.ReadRaw(env.Paths.ConfigFile) },
+		Stored:     (&cache.Store{Dir: env.Paths.Tokens}).Has, // no key needed to see a record exists
+		Open: func(raw []byte) (*helper.Wired, error) {
+			a, err := newAppFrom(env, raw)
+			if err != nil {
+				return nil, err
+			}
+			return &helper.Wired{Config: a.cfg, Helper: a.h, Records: a.store, Prompter: a.prompterFor}, nil
+		},
+		Getenv: env.Getenv,
+	}
 }
 
 type usageError struct{ msg string }
@@ -153,7 +188,8 @@ func report(stderr io.Writer, err error) int {
 	}
 	fmt.Fprintf(stderr, "authos-credential-helper: %s\n", msg)
 	var ue usageError
-	if errors.As(err, &ue) {
+	var ie *helper.IdentityError
+	if errors.As(err, &ue) || errors.As(err, &ie) {
 		return ExitUsage
 	}
 	return ExitFailure
@@ -197,24 +233,6 @@ func interruptible(login helper.LoginFunc) helper.LoginFunc {
 		defer stop()
 		return login(ctx, id, p)
 	}
-}
-
-// hostApp wires the app for a host-based request, or returns nil when the
-// config mentions none of hosts (the spellings a matching pattern would have
-// to contain) and no record called stored exists (pass "" when the protocol
-// stores nothing): then the caller answers "not mine" at once, without
-// parsing the config or touching the keyring.
-func hostApp(env Env, flags helper.Selector, stored string, hosts ...string) (*app, error) {
-	raw, err := config.ReadRaw(env.Paths.ConfigFile)
-	if err != nil {
-		return nil, err
-	}
-	onlyProfile := helper.Selector{Profile: flags.Profile}
-	if flags == onlyProfile && !slices.ContainsFunc(hosts, func(h string) bool { return config.Mentions(raw, h) }) &&
-		(stored == "" || !(&cache.Store{Dir: env.Paths.Tokens}).Has(stored)) {
-		return nil, nil
-	}
-	return newAppFrom(env, raw)
 }
 
 // identityFlags registers the identity flags on fs.
@@ -277,9 +295,6 @@ func isTerminal(w io.Writer) bool {
 // identityCommand parses a command that acts on one identity and wires it.
 func identityCommand(env Env, name string, args []string) (*app, helper.Identity, error) {
 	fs := newFlagSet(env, name)
-	if name == "kube" {
-		fs = protocolFlagSet(name)
-	}
 	sel := identityFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return nil, helper.Identity{}, err

@@ -22,6 +22,7 @@ import (
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/prompt"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/internal/version"
@@ -283,8 +284,8 @@ func (a *app) resolve(sel helper.Selector) (helper.Identity, error) {
 }
 
 // prompter writes the device-flow prompt to stderr, live when it is a terminal.
-func (a *app) prompter() *helper.TextPrompter {
-	return a.decorate(&helper.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)})
+func (a *app) prompter() *prompt.TextPrompter {
+	return a.decorate(&prompt.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)})
 }
 
 func isTerminal(w io.Writer) bool {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/prompt"
 )
 
 // prompterFor returns where the device-flow prompt goes, and false when
@@ -22,7 +23,7 @@ func (a *app) prompterFor(toTerminal bool) (p helper.Prompter, ok bool, close fu
 		if err != nil {
 			return nil, false, nop
 		}
-		return a.decorate(&helper.TextPrompter{W: tty, Live: true}), true, func() { tty.Close() }
+		return a.decorate(&prompt.TextPrompter{W: tty, Live: true}), true, func() { tty.Close() }
 	}
 	return a.prompter(), true, nop
 }

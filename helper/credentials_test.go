@@ -51,7 +51,11 @@ func (m *memRecords) PutStatic(name string, v any) error {
 	m.recs[name] = b
 	return err
 }
-func (m *memRecords) Delete(name string) error { delete(m.recs, name); delete(m.corrupt, name); return nil }
+func (m *memRecords) Delete(name string) error {
+	delete(m.recs, name)
+	delete(m.corrupt, name)
+	return nil
+}
 
 // credWorld is a Credentials over memory, with "acme"'s token cached.
 type credWorld struct {

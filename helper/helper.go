@@ -104,15 +104,6 @@ type Noticer interface {
 	Notice(line string)
 }
 
-// Notice writes line for the person. (It sits here, not in prompt.go, to
-// keep this change apart from the prompt's; it is called outside
-// ShowCode…Finish, so no live line needs clearing.)
-func (p *TextPrompter) Notice(line string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.W, "authos: %s\n", line)
-}
-
 func notice(p Prompter, line string) {
 	if n, ok := p.(Noticer); ok {
 		n.Notice(redact.String(line))

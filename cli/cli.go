@@ -71,18 +71,33 @@ func (env Env) credentials() credentials {
 	if env.creds != nil {
 		return env.creds
 	}
-	return &helper.Credentials{
-		ConfigText: func() ([]byte, error) { return config.ReadRaw(env.Paths.ConfigFile) },
-		Stored:     (&cache.Store{Dir: env.Paths.Tokens}).Has, // no key needed to see a record exists
-		Open: func(raw []byte) (*helper.Wired, error) {
-			a, err := newAppFrom(env, raw)
-			if err != nil {
-				return nil, err
-			}
-			return &helper.Wired{Config: a.cfg, Helper: a.h, Records: a.store, Prompter: a.prompterFor}, nil
-		},
-		Getenv: env.Getenv,
+	c := &envCredentials{src: envSource{env}} // one allocation on the unknown-host path
+	c.Source = &c.src
+	return c
+}
+
+type envCredentials struct {
+	helper.Credentials
+	src envSource
+}
+
+// envSource is helper.Credentials' view of the process's environment.
+type envSource struct{ env Env }
+
+func (s *envSource) ConfigText() ([]byte, error) { return config.ReadRaw(s.env.Paths.ConfigFile) }
+func (s *envSource) Getenv(key string) string    { return s.env.Getenv(key) }
+
+// Stored needs no key to see that a record exists.
+func (s *envSource) Stored(name string) bool {
+	return (&cache.Store{Dir: s.env.Paths.Tokens}).Has(name)
+}
+
+func (s *envSource) Open(raw []byte) (*helper.Wired, error) {
+	a, err := newAppFrom(s.env, raw)
+	if err != nil {
+		return nil, err
 	}
+	return &helper.Wired{Config: a.cfg, Helper: a.h, Records: a.store, Prompter: a.prompterFor}, nil
 }
 
 type usageError struct{ msg string }

@@ -37,14 +37,18 @@ type Wired struct {
 // Host-based calls (git, docker, Terraform) answer "not mine" without
 // parsing the config when its text mentions no spelling of the host and no
 // record for it is stored.
-type Credentials struct {
+type Credentials struct{ Source Source }
+
+// Source is what Credentials reads and wires from: the command line's
+// environment, or a fake.
+type Source interface {
 	// ConfigText reads config.toml (empty when there is none).
-	ConfigText func() ([]byte, error)
+	ConfigText() ([]byte, error)
 	// Stored reports whether a record exists, without opening the keyring.
-	Stored func(name string) bool
+	Stored(name string) bool
 	// Open parses the config text and wires the rest.
-	Open   func(text []byte) (*Wired, error)
-	Getenv func(string) string
+	Open(text []byte) (*Wired, error)
+	Getenv(key string) string
 }
 
 // The record names of stored credentials start with these, by client.
@@ -74,24 +78,24 @@ func (e *IdentityError) Unwrap() error { return e.Err }
 // mentions none of hosts (the spellings a matching pattern must contain)
 // and no record called stored ("" for none) exists.
 func (c *Credentials) open(flags Selector, stored string, hosts ...string) (*Wired, error) {
-	raw, err := c.ConfigText()
+	raw, err := c.Source.ConfigText()
 	if err != nil {
 		return nil, err
 	}
 	onlyProfile := Selector{Profile: flags.Profile}
 	if flags == onlyProfile && !slices.ContainsFunc(hosts, func(h string) bool { return config.Mentions(raw, h) }) &&
-		(stored == "" || !c.Stored(stored)) {
+		(stored == "" || !c.Source.Stored(stored)) {
 		return nil, nil
 	}
-	return c.Open(raw)
+	return c.Source.Open(raw)
 }
 
 func (c *Credentials) openAll() (*Wired, error) {
-	raw, err := c.ConfigText()
+	raw, err := c.Source.ConfigText()
 	if err != nil {
 		return nil, err
 	}
-	return c.Open(raw)
+	return c.Source.Open(raw)
 }
 
 // token serves id's token, signing in where someone can see the prompt.
@@ -156,7 +160,7 @@ func (c *Credentials) matchGit(flags Selector, req protocol.GitRequest) (*Wired,
 	if w == nil || err != nil {
 		return nil, Match{}, false, err
 	}
-	m, ok, err := MatchHost(w.Config, flags, c.Getenv, "git", req.URL(), nil)
+	m, ok, err := MatchHost(w.Config, flags, c.Source.Getenv, "git", req.URL(), nil)
 	return w, m, ok && err == nil, err
 }
 
@@ -181,7 +185,7 @@ func (c *Credentials) DockerGet(ctx context.Context, serverURL string) (protocol
 	if w == nil {
 		return protocol.DockerCredentials{}, protocol.ErrDockerNotFound
 	}
-	m, ok, err := MatchHost(w.Config, Selector{}, c.Getenv, "docker", host, protocol.DockerRegistryHost)
+	m, ok, err := MatchHost(w.Config, Selector{}, c.Source.Getenv, "docker", host, protocol.DockerRegistryHost)
 	if err != nil {
 		return protocol.DockerCredentials{}, err
 	}
@@ -210,7 +214,7 @@ func (c *Credentials) DockerStore(cr protocol.DockerCredentials) error {
 	if err != nil {
 		return err
 	}
-	if _, ok, _ := MatchHost(w.Config, Selector{}, c.Getenv, "docker", protocol.DockerRegistryHost(cr.ServerURL), protocol.DockerRegistryHost); ok {
+	if _, ok, _ := MatchHost(w.Config, Selector{}, c.Source.Getenv, "docker", protocol.DockerRegistryHost(cr.ServerURL), protocol.DockerRegistryHost); ok {
 		return nil
 	}
 	return w.Records.PutStatic(DockerRecordName(cr.ServerURL), cr)
@@ -262,7 +266,7 @@ func (c *Credentials) TerraformGet(ctx context.Context, flags Selector, host str
 	if w == nil || err != nil {
 		return TerraformAnswer{}, err
 	}
-	m, ok, err := MatchHost(w.Config, flags, c.Getenv, "terraform", host, protocol.TerraformHost)
+	m, ok, err := MatchHost(w.Config, flags, c.Source.Getenv, "terraform", host, protocol.TerraformHost)
 	if err != nil {
 		return TerraformAnswer{}, err
 	}
@@ -305,7 +309,7 @@ func (c *Credentials) Token(ctx context.Context, flags Selector) (Credential, er
 	if err != nil {
 		return Credential{}, err
 	}
-	id, err := Resolve(w.Config, flags, SelectorFromEnv(c.Getenv))
+	id, err := Resolve(w.Config, flags, SelectorFromEnv(c.Source.Getenv))
 	if err != nil {
 		return Credential{}, &IdentityError{Err: err}
 	}

@@ -60,6 +60,7 @@ func (m *memRecords) Delete(name string) error {
 // credWorld is a Credentials over memory, with "acme"'s token cached.
 type credWorld struct {
 	c       *Credentials
+	text    []byte
 	cache   *memCache
 	records *memRecords
 	opens   int
@@ -73,30 +74,29 @@ service = "cli"
 client_id = "acme-cli"
 `
 
-func newCredWorld(t *testing.T, patterns string) *credWorld {
+func newCredWorld(t testing.TB, patterns string) *credWorld {
 	t.Helper()
-	w := &credWorld{cache: newMemCache(), records: newMemRecords()}
+	w := &credWorld{cache: newMemCache(), records: newMemRecords(), text: []byte(acmeProfile + patterns)}
 	now := time.Now()
 	w.cache.entries[id.Key()] = cache.Entry{AccessToken: cachedTok, ObtainedAt: now, ExpiresAt: now.Add(time.Hour)}
-	text := []byte(acmeProfile + patterns)
-	w.c = &Credentials{
-		ConfigText: func() ([]byte, error) { return text, nil },
-		Stored:     w.records.Has,
-		Open: func(raw []byte) (*Wired, error) {
-			w.opens++
-			cfg, err := config.Parse("config.toml", raw)
-			if err != nil {
-				return nil, err
-			}
-			h := &Helper{Cache: w.cache, Locks: busyLocker{}, Login: func(context.Context, Identity, Prompter) (authos.Token, error) {
-				w.logins++
-				return authos.Token{}, errors.New("no sign-in in this test")
-			}}
-			return &Wired{Config: cfg, Helper: h, Records: w.records}, nil
-		},
-		Getenv: func(string) string { return "" },
-	}
+	w.c = &Credentials{Source: w}
 	return w
+}
+
+func (w *credWorld) ConfigText() ([]byte, error) { return w.text, nil }
+func (w *credWorld) Stored(name string) bool     { return w.records.Has(name) }
+func (w *credWorld) Getenv(string) string        { return "" }
+func (w *credWorld) Open(raw []byte) (*Wired, error) {
+	w.opens++
+	cfg, err := config.Parse("config.toml", raw)
+	if err != nil {
+		return nil, err
+	}
+	h := &Helper{Cache: w.cache, Locks: busyLocker{}, Login: func(context.Context, Identity, Prompter) (authos.Token, error) {
+		w.logins++
+		return authos.Token{}, errors.New("no sign-in in this test")
+	}}
+	return &Wired{Config: cfg, Helper: h, Records: w.records}, nil
 }
 
 // Hosts the config does not mention are "not mine" without parsing it,

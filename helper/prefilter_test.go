@@ -99,7 +99,7 @@ func FuzzPreFilter(f *testing.F) {
 			return
 		}
 		w := newCredWorld(t, "")
-		w.c.ConfigText = func() ([]byte, error) { return []byte(text), nil }
+		w.text = []byte(text)
 		ctx := context.Background()
 		var matched bool
 		switch key {
@@ -108,20 +108,20 @@ func FuzzPreFilter(f *testing.F) {
 			if err != nil {
 				return
 			}
-			_, matched, _ = MatchHost(cfg, Selector{}, w.c.Getenv, "git", req.URL(), nil)
+			_, matched, _ = MatchHost(cfg, Selector{}, w.Getenv, "git", req.URL(), nil)
 			w.c.GitGet(ctx, Selector{}, req)
 		case "docker":
 			if strings.ContainsAny(host, "\r\n") || protocol.DockerRegistryHost(host) == "" {
 				return
 			}
-			_, matched, _ = MatchHost(cfg, Selector{}, w.c.Getenv, "docker", protocol.DockerRegistryHost(host), protocol.DockerRegistryHost)
+			_, matched, _ = MatchHost(cfg, Selector{}, w.Getenv, "docker", protocol.DockerRegistryHost(host), protocol.DockerRegistryHost)
 			w.c.DockerGet(ctx, host)
 		case "terraform":
 			_, h, err := protocol.DecodeTerraformArgs([]string{"get", host})
 			if err != nil {
 				return
 			}
-			_, matched, _ = MatchHost(cfg, Selector{}, w.c.Getenv, "terraform", h, protocol.TerraformHost)
+			_, matched, _ = MatchHost(cfg, Selector{}, w.Getenv, "terraform", h, protocol.TerraformHost)
 			w.c.TerraformGet(ctx, Selector{}, h)
 		}
 		if matched && w.opens == 0 {

@@ -86,7 +86,8 @@ func (w *testWorld) run(t *testing.T, stdin string, args ...string) (code int, s
 }
 
 // logout --profile P --service X keeps P's ca_bundle: against a server
-// with a private CA the session is ended, not left alive by a TLS error.
+// with a private CA the session is ended, not left alive by a TLS error
+// (it was, for the overridden identity). So do the plain and --all forms.
 func TestLogoutOverriddenProfileKeepsCABundle(t *testing.T) {
 	var revoked atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -101,11 +102,21 @@ func TestLogoutOverriddenProfileKeepsCABundle(t *testing.T) {
 	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := newTestWorld(t, fmt.Sprintf("[profiles.p]\nserver = %q\norg = \"acme\"\nservice = \"cli\"\nclient_id = \"acme-cli\"\nca_bundle = %q\n", srv.URL, bundle))
-	w.cacheToken(t, helper.Selector{Profile: "p", Service: "other"}, time.Hour)
-
-	code, _, stderr := w.run(t, "", "authos-credential-helper", "logout", "--profile", "p", "--service", "other")
-	if code != ExitOK || revoked.Load() != 1 || !strings.Contains(stderr, "session ended at the server") {
-		t.Fatalf("logout: exit %d, %d revoke calls, stderr %q", code, revoked.Load(), stderr)
+	config := fmt.Sprintf("[profiles.p]\nserver = %q\norg = \"acme\"\nservice = \"cli\"\nclient_id = \"acme-cli\"\nca_bundle = %q\n", srv.URL, bundle)
+	for _, tt := range []struct {
+		cached helper.Selector
+		args   []string
+	}{
+		{helper.Selector{Profile: "p", Service: "other"}, []string{"--profile", "p", "--service", "other"}},
+		{helper.Selector{Profile: "p"}, []string{"--profile", "p"}},
+		{helper.Selector{Profile: "p"}, []string{"--all"}},
+	} {
+		revoked.Store(0)
+		w := newTestWorld(t, config)
+		w.cacheToken(t, tt.cached, time.Hour)
+		code, _, stderr := w.run(t, "", append([]string{"authos-credential-helper", "logout"}, tt.args...)...)
+		if code != ExitOK || revoked.Load() != 1 || !strings.Contains(stderr, "session ended at the server") {
+			t.Errorf("logout %q: exit %d, %d revoke calls, stderr %q", tt.args, code, revoked.Load(), stderr)
+		}
 	}
 }

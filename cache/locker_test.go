@@ -39,4 +39,3 @@ func TestFailureMarkerIsRedacted(t *testing.T) {
 		})
 	}
 }
-

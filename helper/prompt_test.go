@@ -15,19 +15,6 @@ import (
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 
-// hostile is what a malicious or broken server can put in the fields the
-// prompt shows: clipboard writes, clear screen, window titles, bidi
-// overrides, 8-bit controls.
-var hostile = []string{
-	"\x1b]52;c;ZWNobyBwd25lZCA+PiB+Ly5iYXNocmM=\x07",
-	"\x1b[2J\x1b[H",
-	"\x1b]0;title\x07",
-	"\u202eHGFE-DCBA\u202c",
-	"\u2066x\u2069\u200f\u061c",
-	"\u009b2J\u009d0;t\u009c",
-	"line\nbreak\r",
-}
-
 // terminalSafe fails if s holds anything a terminal acts on, except the
 // prompt's own line clearing ("\r\033[K") and the QR code's colours.
 func terminalSafe(t *testing.T, what, s string) {

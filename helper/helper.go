@@ -1,6 +1,9 @@
 // Package helper is the use case every front end shares: serve a cached
 // token, or take the identity's lock, check again, run the device flow,
-// store and hand back token and expiry.
+// store and hand back token and expiry (Helper.Token). Credentials answers
+// the client protocols' verbs (a decoded request in, what the encoder
+// needs out); Helper.Status reads the cache for status and the plugin.
+// It draws nothing: prompts go to a Prompter the front end supplies.
 package helper
 
 import (
@@ -29,7 +32,7 @@ type Cache interface {
 	Ready() error
 }
 
-// Locker serialises logins per identity across processes.
+// Locker serialises logins per identity across processes (cache.FileLocker).
 type Locker interface {
 	// Lock blocks until name's lock is held or ctx ends; waiting is called
 	// once if another process holds it. Lock reports whether it waited.

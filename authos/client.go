@@ -137,7 +137,7 @@ func NewClient(baseURL, caBundle, userAgent string) (*Client, error) {
 // CheckBaseURL trims a trailing "/" and refuses anything but https, or plain
 // http on a loopback address.
 func CheckBaseURL(raw string) (string, error) {
-	base := strings.TrimRight(strings.TrimSpace(raw), "/")
+	base := TrimBaseURL(raw)
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("server URL %q is not an absolute URL", raw)
@@ -156,6 +156,10 @@ func CheckBaseURL(raw string) (string, error) {
 	}
 	return base, nil
 }
+
+// TrimBaseURL is the one normal form of a server URL: no surrounding space,
+// no trailing slash. CheckBaseURL returns it for a valid URL.
+func TrimBaseURL(raw string) string { return strings.TrimRight(strings.TrimSpace(raw), "/") }
 
 // IsLoopback reports whether host names this machine's loopback interface.
 func IsLoopback(host string) bool {

@@ -70,10 +70,20 @@ type PollOptions struct {
 
 const (
 	defaultInterval = 5 * time.Second
-	defaultExpiry   = 900 * time.Second
-	slowDownStep    = 5 * time.Second
-	maxBackoff      = 60 * time.Second
+	// DefaultCodeLifetime is a device code's life when the server gives none.
+	DefaultCodeLifetime = 900 * time.Second
+	slowDownStep        = 5 * time.Second
+	maxBackoff          = 60 * time.Second
 )
+
+// Lifetime is how long the code may be used: expires_in, or
+// DefaultCodeLifetime when the server gave none.
+func (dc DeviceCode) Lifetime() time.Duration {
+	if dc.ExpiresIn <= 0 {
+		return DefaultCodeLifetime
+	}
+	return time.Duration(dc.ExpiresIn) * time.Second
+}
 
 // RetryAfterMargin is added to every retry-after the client honours.
 const RetryAfterMargin = time.Second
@@ -103,11 +113,7 @@ func (c *Client) Poll(ctx context.Context, dc DeviceCode, clientID string, opt P
 	if interval <= 0 {
 		interval = defaultInterval
 	}
-	lifetime := time.Duration(dc.ExpiresIn) * time.Second
-	if lifetime <= 0 {
-		lifetime = defaultExpiry
-	}
-	deadline := issued.Add(lifetime)
+	deadline := issued.Add(dc.Lifetime())
 
 	wait := interval
 	seenPending, toldMFA := false, false

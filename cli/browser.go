@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/prompt"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 
@@ -22,12 +22,12 @@ type opener func(goos, uri string, environ []string) error
 // terminal, and the offer to open the browser on a desktop session that is
 // not SSH. AUTHOS_NO_QR=1 / AUTHOS_NO_BROWSER=1, or qr / open_browser =
 // false under [prompt] in config.toml, turn them off.
-func (a *app) decorate(p *helper.TextPrompter) *helper.TextPrompter {
+func (a *app) decorate(p *prompt.TextPrompter) *prompt.TextPrompter {
 	return a.decorateWith(p, openBrowser)
 }
 
 // decorateWith is decorate with the opener given (tests record its calls).
-func (a *app) decorateWith(p *helper.TextPrompter, open opener) *helper.TextPrompter {
+func (a *app) decorateWith(p *prompt.TextPrompter, open opener) *prompt.TextPrompter {
 	if !p.Live {
 		return p // not a terminal: nobody to scan a code or press Enter
 	}

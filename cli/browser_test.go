@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/config"
-	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/prompt"
 )
 
 func TestCanOpenBrowser(t *testing.T) {
@@ -118,7 +118,7 @@ func TestDecorateOffersOnlyAcceptableLinks(t *testing.T) {
 			Getenv: func(k string) string { return env[k] },
 			TTY:    func() (*os.File, error) { ttyOpened = true; return nil, errors.New("no terminal in tests") },
 		}}
-		p := a.decorateWith(&helper.TextPrompter{W: io.Discard, Live: true}, rec.open)
+		p := a.decorateWith(&prompt.TextPrompter{W: io.Discard, Live: true}, rec.open)
 		if p.Offer == nil {
 			t.Fatal("no offer on a desktop terminal")
 		}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -23,10 +22,12 @@ import (
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/prompt"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/internal/version"
 	"github.com/authos/authos-credential-helper/internal/wiring"
+	"github.com/authos/authos-credential-helper/protocol"
 )
 
 // Exit codes.
@@ -47,6 +48,56 @@ type Env struct {
 	Paths  config.Paths
 	// TTY opens the controlling terminal; nil means /dev/tty.
 	TTY func() (*os.File, error)
+
+	creds credentials // nil: the real use case; tests set a fake
+}
+
+// credentials is the use case the client front ends call
+// (helper.Credentials).
+type credentials interface {
+	GitGet(ctx context.Context, flags helper.Selector, req protocol.GitRequest) (protocol.GitAnswer, bool, error)
+	GitErase(flags helper.Selector, req protocol.GitRequest) error
+	DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error)
+	DockerStore(c protocol.DockerCredentials) error
+	DockerErase(serverURL string) error
+	DockerList() (map[string]string, error)
+	TerraformGet(ctx context.Context, flags helper.Selector, host string) (helper.TerraformAnswer, error)
+	TerraformStore(host string, c protocol.TerraformCredentials) error
+	TerraformForget(host string) error
+	Token(ctx context.Context, flags helper.Selector) (helper.Credential, error)
+}
+
+func (env Env) credentials() credentials {
+	if env.creds != nil {
+		return env.creds
+	}
+	c := &envCredentials{src: envSource{env}} // one allocation on the unknown-host path
+	c.Source = &c.src
+	return c
+}
+
+type envCredentials struct {
+	helper.Credentials
+	src envSource
+}
+
+// envSource is helper.Credentials' view of the process's environment.
+type envSource struct{ env Env }
+
+func (s *envSource) ConfigText() ([]byte, error) { return config.ReadRaw(s.env.Paths.ConfigFile) }
+func (s *envSource) Getenv(key string) string    { return s.env.Getenv(key) }
+
+// Stored needs no key to see that a record exists.
+func (s *envSource) Stored(name string) bool {
+	return (&cache.Store{Dir: s.env.Paths.Tokens}).Has(name)
+}
+
+func (s *envSource) Open(raw []byte) (*helper.Wired, error) {
+	a, err := newAppFrom(s.env, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &helper.Wired{Config: a.cfg, Helper: a.h, Records: a.store, Prompter: a.prompterFor}, nil
 }
 
 type usageError struct{ msg string }
@@ -153,7 +204,8 @@ func report(stderr io.Writer, err error) int {
 	}
 	fmt.Fprintf(stderr, "authos-credential-helper: %s\n", msg)
 	var ue usageError
-	if errors.As(err, &ue) {
+	var ie *helper.IdentityError
+	if errors.As(err, &ue) || errors.As(err, &ie) {
 		return ExitUsage
 	}
 	return ExitFailure
@@ -197,24 +249,6 @@ func interruptible(login helper.LoginFunc) helper.LoginFunc {
 		defer stop()
 		return login(ctx, id, p)
 	}
-}
-
-// hostApp wires the app for a host-based request, or returns nil when the
-// config mentions none of hosts (the spellings a matching pattern would have
-// to contain) and no record called stored exists (pass "" when the protocol
-// stores nothing): then the caller answers "not mine" at once, without
-// parsing the config or touching the keyring.
-func hostApp(env Env, flags helper.Selector, stored string, hosts ...string) (*app, error) {
-	raw, err := config.ReadRaw(env.Paths.ConfigFile)
-	if err != nil {
-		return nil, err
-	}
-	onlyProfile := helper.Selector{Profile: flags.Profile}
-	if flags == onlyProfile && !slices.ContainsFunc(hosts, func(h string) bool { return config.Mentions(raw, h) }) &&
-		(stored == "" || !(&cache.Store{Dir: env.Paths.Tokens}).Has(stored)) {
-		return nil, nil
-	}
-	return newAppFrom(env, raw)
 }
 
 // identityFlags registers the identity flags on fs.
@@ -265,8 +299,8 @@ func (a *app) resolve(sel helper.Selector) (helper.Identity, error) {
 }
 
 // prompter writes the device-flow prompt to stderr, live when it is a terminal.
-func (a *app) prompter() *helper.TextPrompter {
-	return a.decorate(&helper.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)})
+func (a *app) prompter() *prompt.TextPrompter {
+	return a.decorate(&prompt.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)})
 }
 
 func isTerminal(w io.Writer) bool {
@@ -277,9 +311,6 @@ func isTerminal(w io.Writer) bool {
 // identityCommand parses a command that acts on one identity and wires it.
 func identityCommand(env Env, name string, args []string) (*app, helper.Identity, error) {
 	fs := newFlagSet(env, name)
-	if name == "kube" {
-		fs = protocolFlagSet(name)
-	}
 	sel := identityFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return nil, helper.Identity{}, err

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 
-	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/protocol"
 )
 
@@ -28,41 +27,15 @@ func runGit(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err // already says "git: …"
 	}
-	if verb == "store" {
-		return nil // git hands back what we gave it; the cache already has it
-	}
-	a, err := hostApp(env, *sel, "", req.Host)
-	if a == nil || err != nil {
-		return err
-	}
-	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "git", req.URL(), nil)
-	if err != nil || !ok {
-		return err
-	}
-	if verb == "erase" {
-		return a.evictIfServed(m.Identity, req.Password, req.Credential)
-	}
-	p, watched, done := a.prompterFor(toStderr)
-	defer done()
-	cred, err := a.h.Token(ctx, helper.Request{Identity: m.Identity, NonInteractive: !watched, Prompt: p})
-	if err != nil {
-		return err
-	}
-	return protocol.EncodeGit(env.Stdout, req, protocol.GitAnswer{Username: m.Username(), Password: cred.Token, Expiry: cred.ExpiresAt})
-}
-
-// evictIfServed drops the cached token when a client reports that the token
-// we served was rejected (git erase after a 401): the next get signs in
-// again instead of serving the revoked token until it expires.
-func (a *app) evictIfServed(id helper.Identity, secrets ...string) error {
-	cred, ok, err := a.h.Cached(id)
-	if err != nil || !ok {
-		return err
-	}
-	for _, s := range secrets {
-		if s != "" && s == cred.Token {
-			return a.h.Evict(id)
+	switch verb {
+	case "get":
+		ans, ok, err := env.credentials().GitGet(ctx, *sel, req)
+		if !ok || err != nil {
+			return err
 		}
+		return protocol.EncodeGit(env.Stdout, req, ans)
+	case "erase":
+		return env.credentials().GitErase(*sel, req)
 	}
-	return nil
+	return nil // store: git hands back what we gave it; the cache has it
 }

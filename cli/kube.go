@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 
-	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/protocol"
 )
 
@@ -12,11 +11,12 @@ import (
 // The device flow needs no stdin, so it runs whatever spec.interactive says,
 // as long as someone can see stderr.
 func runKube(ctx context.Context, env Env, args []string) error {
-	a, id, err := identityCommand(env, "kube", args)
-	if err != nil {
+	fs := protocolFlagSet("kube")
+	sel := identityFlags(fs)
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	apiVersion := "client.authentication.k8s.io/v1"
+	apiVersion := protocol.KubeAPIVersionV1
 	if raw := env.Getenv("KUBERNETES_EXEC_INFO"); raw != "" {
 		info, err := protocol.DecodeExecInfo(raw)
 		if err != nil {
@@ -24,9 +24,7 @@ func runKube(ctx context.Context, env Env, args []string) error {
 		}
 		apiVersion = info.APIVersion
 	}
-	p, watched, done := a.prompterFor(toStderr)
-	defer done()
-	cred, err := a.h.Token(ctx, helper.Request{Identity: id, NonInteractive: !watched, Prompt: p})
+	cred, err := env.credentials().Token(ctx, *sel)
 	if err != nil {
 		return err
 	}

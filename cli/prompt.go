@@ -5,33 +5,25 @@ import (
 	"strings"
 
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/prompt"
 )
 
-// promptChannel says where a client lets a person see the prompt.
-type promptChannel int
-
-const (
-	// toStderr: git, docker and kubectl pass the helper's stderr through.
-	toStderr promptChannel = iota
-	// toTerminal: Terraform swallows stderr unless the helper fails, so the
-	// prompt goes to the controlling terminal.
-	toTerminal
-)
-
-// prompter returns where the device-flow prompt goes, and false when nobody
-// can see it (then a miss fails at once with the command to run instead of
-// waiting fifteen minutes for no one). close releases a terminal it opened.
-func (a *app) prompterFor(ch promptChannel) (p helper.Prompter, ok bool, close func()) {
+// prompterFor returns where the device-flow prompt goes, and false when
+// nobody can see it (then a miss fails at once with the command to run
+// instead of waiting fifteen minutes for no one). git, docker and kubectl
+// pass the helper's stderr through; Terraform swallows it unless the helper
+// fails, so its prompt goes toTerminal. close releases a terminal it opened.
+func (a *app) prompterFor(toTerminal bool) (p helper.Prompter, ok bool, close func()) {
 	nop := func() {}
 	if nobodyWatching(a.env) {
 		return nil, false, nop
 	}
-	if ch == toTerminal {
+	if toTerminal {
 		tty, err := openTTY(a.env)
 		if err != nil {
 			return nil, false, nop
 		}
-		return a.decorate(&helper.TextPrompter{W: tty, Live: true}), true, func() { tty.Close() }
+		return a.decorate(&prompt.TextPrompter{W: tty, Live: true}), true, func() { tty.Close() }
 	}
 	return a.prompter(), true, nop
 }

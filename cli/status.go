@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,22 +12,24 @@ import (
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/redact"
-	"github.com/authos/authos-credential-helper/protocol"
 )
 
 // statusRow is one cached identity as status shows it; never the token.
 type statusRow struct {
-	Profile    string     `json:"profile,omitempty"`
-	Server     string     `json:"server,omitempty"`
-	Org        string     `json:"org,omitempty"`
-	Service    string     `json:"service,omitempty"`
-	ClientID   string     `json:"client_id,omitempty"`
-	Subject    string     `json:"subject,omitempty"`
-	Email      string     `json:"email,omitempty"`
-	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
-	ObtainedAt *time.Time `json:"obtained_at,omitempty"`
-	Valid      bool       `json:"valid"`
-	Problem    string     `json:"problem,omitempty"`
+	Profile   string     `json:"profile,omitempty"`
+	Server    string     `json:"server,omitempty"`
+	Org       string     `json:"org,omitempty"`
+	Service   string     `json:"service,omitempty"`
+	ClientID  string     `json:"client_id,omitempty"`
+	Subject   string     `json:"subject,omitempty"`
+	Email     string     `json:"email,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// ServedUntil is when the helper stops serving the token (the expiry
+	// minus the margin) and signs in again at the next use.
+	ServedUntil *time.Time `json:"served_until,omitempty"`
+	ObtainedAt  *time.Time `json:"obtained_at,omitempty"`
+	Valid       bool       `json:"valid"`
+	Problem     string     `json:"problem,omitempty"`
 }
 
 // storedRow is a credential `docker login` or `terraform login` handed us
@@ -48,12 +49,6 @@ type statusReport struct {
 	Stored     []storedRow `json:"stored"`
 }
 
-// storedKinds are the record prefixes of stored credentials, by kind.
-var storedKinds = []struct{ prefix, kind string }{
-	{dockerRecordPrefix, "docker"},
-	{terraformRecordPrefix, "terraform"},
-}
-
 func runStatus(env Env, args []string) error {
 	fs := newFlagSet(env, "status")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -65,36 +60,22 @@ func runStatus(env Env, args []string) error {
 		return err
 	}
 	a.store.CheckParents()
-	rep := statusReport{Identities: []statusRow{}, Stored: []storedRow{}}
-	names, err := a.store.Names(helper.EntryPrefix)
+	st, err := a.h.Status(a.cfg, a.store)
 	if err != nil {
 		return err
 	}
-	profiles := map[string]string{}
-	for _, n := range a.cfg.ProfileNames() {
-		profiles[helper.FromProfile(n, a.cfg.Profiles[n]).Key()] = n
+	rep := statusReport{Identities: []statusRow{}, Stored: []storedRow{}}
+	for _, e := range st.Identities {
+		rep.Identities = append(rep.Identities, identityRow(e))
 	}
-	now := time.Now()
-	for _, name := range names {
-		e, err := a.store.Get(name)
-		row := statusRow{Profile: profiles[name]}
-		switch {
-		case errors.Is(err, cache.ErrCorrupt):
-			row.Problem = "unreadable: " + cache.Reason(err) + "; the next login replaces it"
-		case err != nil:
-			return err
-		default:
-			exp, got := e.ExpiresAt, e.ObtainedAt
-			row.Server, row.Org, row.Service, row.ClientID = e.Server, e.Org, e.Service, e.ClientID
-			row.Subject, row.Email, row.ExpiresAt, row.ObtainedAt = e.Subject, e.Email, &exp, &got
-			_, row.Valid, _ = a.h.Cached(helper.Identity{Server: e.Server, Org: e.Org, Service: e.Service, ClientID: e.ClientID})
+	for _, r := range st.Stored {
+		row := storedRow{Kind: r.Kind, Name: r.Name, ServerURL: r.ServerURL, Username: r.Username, Readable: r.Unreadable == nil}
+		if r.Unreadable != nil {
+			row.Problem = "unreadable: " + cache.Reason(r.Unreadable) + "; remove with: authos-credential-helper logout --unreadable"
 		}
-		rep.Identities = append(rep.Identities, row)
+		rep.Stored = append(rep.Stored, row)
 	}
-	if rep.Stored, err = a.storedRows(); err != nil {
-		return err
-	}
-	if len(names) > 0 || len(rep.Stored) > 0 {
+	if len(rep.Identities) > 0 || len(rep.Stored) > 0 {
 		rep.Backend, _ = a.keys.Backend()
 	}
 	if *asJSON {
@@ -105,7 +86,7 @@ func runStatus(env Env, args []string) error {
 	if len(rep.Identities) == 0 {
 		fmt.Fprintln(env.Stdout, "no cached identities")
 	} else {
-		printIdentities(env, rep, now)
+		printIdentities(env, rep, time.Now())
 	}
 	if len(rep.Stored) > 0 {
 		fmt.Fprintln(env.Stdout)
@@ -117,9 +98,22 @@ func runStatus(env Env, args []string) error {
 	return nil
 }
 
+func identityRow(e helper.EntryStatus) statusRow {
+	row := statusRow{Profile: e.Profile}
+	if e.Unreadable != nil {
+		row.Problem = "unreadable: " + cache.Reason(e.Unreadable) + "; the next login replaces it"
+		return row
+	}
+	exp, until, got := e.ExpiresAt, e.ServedUntil, e.ObtainedAt
+	row.Server, row.Org, row.Service, row.ClientID = e.Identity.Server, e.Identity.Org, e.Identity.Service, e.Identity.ClientID
+	row.Subject, row.Email, row.Valid = e.Subject, e.Email, e.Valid
+	row.ExpiresAt, row.ServedUntil, row.ObtainedAt = &exp, &until, &got
+	return row
+}
+
 func printIdentities(env Env, rep statusReport, now time.Time) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tSERVER\tORG/SERVICE\tCLIENT ID\tUSER\tEXPIRES")
+	fmt.Fprintln(tw, "PROFILE\tSERVER\tORG/SERVICE\tCLIENT ID\tUSER\tEXPIRES\tSERVED UNTIL")
 	for _, r := range rep.Identities {
 		if r.Problem != "" {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", dash(r.Profile), r.Problem)
@@ -129,13 +123,27 @@ func printIdentities(env Env, rep statusReport, now time.Time) {
 		if user == "" {
 			user = r.Subject
 		}
-		when := r.ExpiresAt.Local().Format("2006-01-02 15:04") + " (" + untilText(*r.ExpiresAt, now) + ")"
-		if !r.Valid && r.ExpiresAt.After(now) {
-			when += ", renewing at next use"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%s\t%s\t%s\n", dash(r.Profile), r.Server, r.Org, r.Service, r.ClientID, dash(user), when)
+		fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\n", dash(r.Profile), r.Server, r.Org, r.Service, r.ClientID, dash(user),
+			whenText(*r.ExpiresAt, now), servedText(r, now))
 	}
 	tw.Flush()
+}
+
+// whenText is "2026-01-02 15:04 (in 1h05m)" or "… (expired)".
+func whenText(t, now time.Time) string {
+	return t.Local().Format("2006-01-02 15:04") + " (" + untilText(t, now) + ")"
+}
+
+// servedText says until when the token is served, and what happens after.
+func servedText(r statusRow, now time.Time) string {
+	at := r.ServedUntil.Local().Format("2006-01-02 15:04")
+	switch {
+	case r.Valid:
+		return whenText(*r.ServedUntil, now)
+	case r.ExpiresAt.After(now):
+		return at + " (passed; renewing at next use)"
+	}
+	return at + " (passed)"
 }
 
 func printStored(env Env, rows []storedRow) {
@@ -149,41 +157,6 @@ func printStored(env Env, rows []storedRow) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Kind, dash(r.ServerURL), dash(r.Username), state)
 	}
 	tw.Flush()
-}
-
-// storedRows lists the stored credentials, readable or not. A record that
-// cannot be read is kept (no sign-in can bring it back) until `logout
-// --unreadable` or `logout --all` removes it.
-func (a *app) storedRows() ([]storedRow, error) {
-	rows := []storedRow{}
-	for _, k := range storedKinds {
-		names, err := a.store.Names(k.prefix)
-		if err != nil {
-			return nil, err
-		}
-		for _, n := range names {
-			row := storedRow{Kind: k.kind, Name: n, Readable: true}
-			var c protocol.DockerCredentials // for terraform only readability counts
-			var raw json.RawMessage
-			var dst any = &raw
-			if k.kind == "docker" {
-				dst = &c
-			}
-			switch err := a.store.GetRecord(n, dst); {
-			case errors.Is(err, cache.ErrCorrupt):
-				row.Readable = false
-				row.Problem = "unreadable: " + cache.Reason(err) + "; remove with: authos-credential-helper logout --unreadable"
-			case errors.Is(err, cache.ErrMiss):
-				continue // removed meanwhile
-			case err != nil:
-				return nil, err
-			}
-			clear(raw)
-			row.ServerURL, row.Username = c.ServerURL, c.Username
-			rows = append(rows, row)
-		}
-	}
-	return rows, nil
 }
 
 // removeUnreadable deletes the records that can no longer be read
@@ -208,9 +181,9 @@ func (a *app) removeUnreadable(explicit bool) error {
 }
 
 func recordKind(name string) string {
-	for _, k := range storedKinds {
-		if strings.HasPrefix(name, k.prefix) {
-			return k.kind + " credential"
+	for _, k := range helper.StoredKinds {
+		if strings.HasPrefix(name, k.Prefix) {
+			return k.Kind + " credential"
 		}
 	}
 	if strings.HasPrefix(name, helper.EntryPrefix) {
@@ -265,7 +238,7 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := a.logout(ctx, id.Key(), id.String()); err != nil {
+		if err := a.logout(ctx, id.Key(), id.String(), id.CABundle); err != nil {
 			return err
 		}
 		return a.forgetKernelKeys(false)
@@ -279,7 +252,7 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 	}
 	var firstErr error
 	for _, n := range names {
-		if err := a.logout(ctx, n, ""); err != nil && firstErr == nil {
+		if err := a.logout(ctx, n, "", a.caBundleOf(n)); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
@@ -292,12 +265,8 @@ func runLogout(ctx context.Context, env Env, args []string) error {
 }
 
 // logout deletes the entry, then ends the session at the server (see
-// helper.SignOut), and says which of the two happened.
-func (a *app) logout(ctx context.Context, name, label string) error {
-	caBundle := ""
-	if p, ok := a.cfg.Profiles[a.profileFor(name)]; ok {
-		caBundle = p.CABundle
-	}
+// helper.SignOut) trusting caBundle, and says which of the two happened.
+func (a *app) logout(ctx context.Context, name, label, caBundle string) error {
 	r, err := a.h.SignOut(ctx, name, caBundle)
 	switch {
 	case err != nil:
@@ -318,11 +287,7 @@ func (a *app) logout(ctx context.Context, name, label string) error {
 	return nil
 }
 
-func (a *app) profileFor(name string) string {
-	for _, n := range a.cfg.ProfileNames() {
-		if helper.FromProfile(n, a.cfg.Profiles[n]).Key() == name {
-			return n
-		}
-	}
-	return ""
+// caBundleOf is the ca_bundle of the profile whose entry is called name.
+func (a *app) caBundleOf(name string) string {
+	return a.cfg.Profiles[helper.ProfileKeys(a.cfg)[name]].CABundle
 }

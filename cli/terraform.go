@@ -2,10 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 
-	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/protocol"
 )
 
@@ -23,57 +20,24 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return usageError{err.Error()} // already says "terraform: …"
 	}
-	record := terraformRecordName(host)
-	if verb != protocol.TerraformGet {
-		a, err := newApp(env)
-		if err != nil {
-			return err
-		}
-		if verb == protocol.TerraformForget {
-			return a.store.Delete(record)
-		}
+	switch verb {
+	case protocol.TerraformForget:
+		return env.credentials().TerraformForget(host)
+	case protocol.TerraformStore:
 		c, err := protocol.DecodeTerraformStore(env.Stdin)
 		if err != nil {
 			return err
 		}
-		// No sign-in can bring it back: refused where a reboot would lose it.
-		return a.store.PutStatic(record, c)
+		return env.credentials().TerraformStore(host, c)
 	}
-	a, err := hostApp(env, *sel, record, host) // get has no input: stdin is /dev/null
-	if err != nil {
+	a, err := env.credentials().TerraformGet(ctx, *sel, host) // get has no input: stdin is /dev/null
+	switch {
+	case err != nil:
 		return err
+	case a.Token != "":
+		return protocol.EncodeTerraformToken(env.Stdout, a.Token)
+	case a.Stored != nil:
+		return protocol.EncodeTerraformStored(env.Stdout, *a.Stored)
 	}
-	if a == nil {
-		return protocol.EncodeTerraformNone(env.Stdout)
-	}
-	m, ok, err := helper.MatchHost(a.cfg, *sel, env.Getenv, "terraform", host, protocol.TerraformHost)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		var stored protocol.TerraformCredentials
-		switch err := a.store.GetRecord(record, &stored); {
-		case errors.Is(err, cache.ErrMiss), errors.Is(err, cache.ErrCorrupt):
-			return protocol.EncodeTerraformNone(env.Stdout)
-		case err != nil:
-			return err
-		}
-		return protocol.EncodeTerraformStored(env.Stdout, stored)
-	}
-	p, watched, done := a.prompterFor(toTerminal)
-	defer done()
-	cred, err := a.h.Token(ctx, helper.Request{Identity: m.Identity, NonInteractive: !watched, Prompt: p})
-	if err != nil {
-		return err
-	}
-	return protocol.EncodeTerraformToken(env.Stdout, cred.Token)
-}
-
-// terraformRecordPrefix starts the cache names of tokens `terraform login`
-// stored.
-const terraformRecordPrefix = "tf-"
-
-// terraformRecordName names a token `terraform login` stored for host.
-func terraformRecordName(host string) string {
-	return terraformRecordPrefix + helper.HashName("terraform", host)
+	return protocol.EncodeTerraformNone(env.Stdout)
 }

@@ -148,9 +148,9 @@ func ReadRaw(path string) ([]byte, error) {
 }
 
 // Mentions reports whether raw config text contains host (ASCII
-// case-insensitive, port ignored). A profile can only match a host its
-// patterns spell out, so false means no profile serves it: callers answer
-// "not mine" without parsing. It is one plain loop on purpose: this runs for
+// case-insensitive, port ignored), or might spell it through a TOML escape.
+// A profile can only match a host its patterns spell out, so false means no
+// profile serves it: callers answer "not mine" without parsing. It is one plain loop on purpose: this runs for
 // every request about a host we do not serve, where each first-touched code
 // page (lowercasing, trimming, SIMD search routines) costs a page fault.
 func Mentions(raw []byte, host string) bool {
@@ -182,6 +182,25 @@ func Mentions(raw []byte, host string) bool {
 			j++
 		}
 		if j == len(h) {
+			return true
+		}
+	}
+	return escapes(raw)
+}
+
+// escapes reports whether raw holds a TOML escape that could spell part of
+// a host (\u0067, \x67, \", a line-ending backslash): then the text need
+// not contain the host as such, and only parsing can tell. A doubled
+// backslash (Windows paths) and escapes of control characters cannot.
+func escapes(raw []byte) bool {
+	for i := 0; i+1 < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		switch raw[i+1] {
+		case '\\', 'b', 't', 'n', 'f', 'r', 'e':
+			i++
+		default:
 			return true
 		}
 	}

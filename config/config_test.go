@@ -104,4 +104,22 @@ docker = ["127.0.0.1:5000", "[::1]:5001"]
 			t.Errorf("Mentions(%q) = %v, want %v", tc.host, got, tc.want)
 		}
 	}
+	// A TOML escape may spell any host; doubled backslashes and control
+	// escapes spell none.
+	for _, tc := range []struct {
+		text string
+		want bool
+	}{
+		{`git = ["https://gith\u0075b.com/"]`, true},
+		{`git = ["https://gith\U00000075b.com/"]`, true},
+		{"git = [\"\"\"https://git\\\n  hub.com/\"\"\"]", true},
+		{`ca_bundle = "C:\\certs\\ca.pem"`, false},
+		{`ca_bundle = "C:\\u\\ca.pem"`, false},
+		{`username = "tab\there"`, false},
+		{`ca_bundle = 'C:\Users\ca.pem'`, true}, // a literal string; harmless, only slower
+	} {
+		if got := Mentions([]byte(tc.text), "github.com"); got != tc.want {
+			t.Errorf("Mentions(%s, github.com) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
 }

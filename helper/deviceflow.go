@@ -25,11 +25,7 @@ func DeviceLogin(userAgent string, clock authos.Clock) LoginFunc {
 			return authos.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
 		}
 		issued := clock.Now()
-		expires := time.Duration(dc.ExpiresIn) * time.Second
-		if expires <= 0 {
-			expires = 15 * time.Minute
-		}
-		p.ShowCode(id, dc.VerificationURI, dc.UserCode, issued.Add(expires))
+		p.ShowCode(id, dc.VerificationURI, dc.UserCode, issued.Add(dc.Lifetime()))
 		tok, err := c.Poll(ctx, dc, id.ClientID, authos.PollOptions{Clock: clock, IssuedAt: issued, OnEvent: p.Event})
 		p.Finish(err)
 		if err != nil && !errors.Is(err, context.Canceled) {
@@ -78,7 +74,7 @@ func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock au
 		}
 		var apiErr *authos.APIError
 		isAPI := errors.As(err, &apiErr)
-		retryable := !isAPI || apiErr.Status == 429 || apiErr.Status >= 500
+		retryable := !isAPI || apiErr.Status == http.StatusTooManyRequests || apiErr.Status >= 500
 		if !retryable {
 			return authos.DeviceCode{}, authos.Explain(apiErr)
 		}

@@ -1,6 +1,9 @@
 // Package helper is the use case every front end shares: serve a cached
 // token, or take the identity's lock, check again, run the device flow,
-// store and hand back token and expiry.
+// store and hand back token and expiry (Helper.Token). Credentials answers
+// the client protocols' verbs (a decoded request in, what the encoder
+// needs out); Helper.Status reads the cache for status and the plugin.
+// It draws nothing: prompts go to a Prompter the front end supplies.
 package helper
 
 import (
@@ -29,7 +32,7 @@ type Cache interface {
 	Ready() error
 }
 
-// Locker serialises logins per identity across processes.
+// Locker serialises logins per identity across processes (cache.FileLocker).
 type Locker interface {
 	// Lock blocks until name's lock is held or ctx ends; waiting is called
 	// once if another process holds it. Lock reports whether it waited.
@@ -67,8 +70,17 @@ type Request struct {
 	Force bool
 	// NonInteractive fails a miss at once instead of prompting nobody.
 	NonInteractive bool
-	Prompt         Prompter
+	// Prompt shows the sign-in; nil shows nothing.
+	Prompt Prompter
 }
+
+// silent is the Prompter of a request that gave none.
+type silent struct{}
+
+func (silent) ShowCode(Identity, string, string, time.Time) {}
+func (silent) Event(authos.Event)                           {}
+func (silent) Waiting(Identity)                             {}
+func (silent) Finish(error)                                 {}
 
 // Credential is what front ends hand to their client.
 type Credential struct {
@@ -93,15 +105,6 @@ type Credential struct {
 // Prompters without it do not show them.
 type Noticer interface {
 	Notice(line string)
-}
-
-// Notice writes line for the person. (It sits here, not in prompt.go, to
-// keep this change apart from the prompt's; it is called outside
-// ShowCode…Finish, so no live line needs clearing.)
-func (p *TextPrompter) Notice(line string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.W, "authos: %s\n", line)
 }
 
 func notice(p Prompter, line string) {
@@ -140,6 +143,9 @@ func (h *Helper) margin(e cache.Entry) time.Duration {
 // Token returns a valid token for req.Identity. A hit takes no lock and makes
 // no network call.
 func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
+	if req.Prompt == nil {
+		req.Prompt = silent{}
+	}
 	name := req.Identity.Key()
 	var unreadable error // why the cached entry could not be used, if corrupt
 	if !req.Force {

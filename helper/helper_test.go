@@ -128,7 +128,7 @@ func TestToken(t *testing.T) {
 				c.corrupt[id.Key()] = true
 			}
 			logins := 0
-			h := &Helper{Cache: c, Locks: FileLocker{Dir: t.TempDir()}, Now: func() time.Time { return now },
+			h := &Helper{Cache: c, Locks: cache.FileLocker{Dir: t.TempDir()}, Now: func() time.Time { return now },
 				Login: func(context.Context, Identity, Prompter) (authos.Token, error) {
 					logins++
 					return authos.Token{AccessToken: newTok, TokenType: "Bearer", ExpiresIn: 3600}, tc.loginErr
@@ -203,7 +203,7 @@ func TestEntryExpiryIsTheEarlierOfExpiresInAndExp(t *testing.T) {
 
 func TestWaiterSharesTheLeadersFailure(t *testing.T) {
 	dir := t.TempDir()
-	locks := FileLocker{Dir: dir, Poll: time.Millisecond}
+	locks := cache.FileLocker{Dir: dir, Poll: time.Millisecond}
 	unlock, _, err := locks.Lock(context.Background(), id.Key(), nil)
 	if err != nil {
 		t.Fatal(err)

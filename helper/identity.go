@@ -124,7 +124,8 @@ func Resolve(cfg *config.Config, flags, env Selector) (Identity, error) {
 	return id, nil
 }
 
-// FromProfile is the identity a profile describes.
+// FromProfile is the identity a profile describes, its server URL trimmed
+// as Resolve trims it, so both name the same cache entry.
 func FromProfile(name string, p config.Profile) Identity {
-	return Identity{Profile: name, Server: strings.TrimRight(p.Server, "/"), Org: p.Org, Service: p.Service, ClientID: p.ClientID, CABundle: p.CABundle}
+	return Identity{Profile: name, Server: authos.TrimBaseURL(p.Server), Org: p.Org, Service: p.Service, ClientID: p.ClientID, CABundle: p.CABundle}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/protocol"
 )
 
 // Match is a profile chosen for a host-based request (git, docker, terraform).
@@ -44,7 +45,7 @@ func MatchHost(cfg *config.Config, flags Selector, getenv func(string) string, k
 			return Match{}, false, fmt.Errorf("no profile %q in the config file", only)
 		}
 	}
-	best, bestLen := "", -1
+	best, bestRank, found := "", 0, false
 	for _, name := range cfg.ProfileNames() {
 		if only != "" && name != only {
 			continue
@@ -63,12 +64,13 @@ func MatchHost(cfg *config.Config, flags Selector, getenv func(string) string, k
 			if normalize != nil {
 				pat = normalize(strings.TrimSpace(pat))
 			}
-			if n := matchLen(kind, pat, target); n > bestLen {
-				best, bestLen = name, n
+			// The first profile (in name order) with the best rank wins.
+			if r, ok := matchRank(kind, pat, target); ok && (!found || r > bestRank) {
+				best, bestRank, found = name, r, true
 			}
 		}
 	}
-	if bestLen < 0 {
+	if !found {
 		return Match{}, false, nil
 	}
 	id, err := Resolve(cfg, Selector{Profile: best}, Selector{})
@@ -78,37 +80,58 @@ func MatchHost(cfg *config.Config, flags Selector, getenv func(string) string, k
 	return Match{Identity: id, Profile: cfg.Profiles[best]}, true, nil
 }
 
-// matchLen says how specifically pattern matches target (-1: not at all).
-func matchLen(kind, pattern, target string) int {
+// matchRank says whether pattern matches target and, among the patterns
+// that do, how well: the higher rank wins. Docker and Terraform patterns
+// match exactly, all equally well.
+func matchRank(kind, pattern, target string) (int, bool) {
 	if kind == "git" {
-		return gitPrefixLen(pattern, target)
+		return gitRank(pattern, target)
 	}
-	if pattern != "" && strings.EqualFold(strings.TrimSpace(pattern), target) {
-		return len(pattern)
-	}
-	return -1
+	return 0, pattern != "" && equalFoldASCII(strings.TrimSpace(pattern), target)
 }
 
-// gitPrefixLen matches a URL prefix the way git scopes credential.<url>:
-// same scheme and host, and the prefix's path a whole-segment prefix of the
-// request's path; the longer prefix is the better match. git drops the path
-// unless credential.useHttpPath is set: a request without one matches on
-// scheme and host, preferring the least path-specific prefix.
-func gitPrefixLen(prefix, target string) int {
-	p, err1 := url.Parse(strings.TrimSpace(prefix))
+// gitRank matches a URL prefix the way git scopes credential.<url>: same
+// scheme and host, and the prefix's path a whole-segment prefix of the
+// request's path; the longer prefix ranks higher. git drops the path unless
+// credential.useHttpPath is set: a request without one matches on scheme
+// and host, and the least path-specific prefix ranks highest. Hosts are
+// compared as written (ASCII case-insensitively, no percent-decoding), so
+// that a pattern names its host in the config text the way
+// config.Mentions looks for it.
+func gitRank(prefix, target string) (int, bool) {
+	prefix = strings.TrimSpace(prefix)
+	p, err1 := url.Parse(prefix)
 	t, err2 := url.Parse(target)
-	if err1 != nil || err2 != nil || p.Host == "" || !strings.EqualFold(p.Scheme, t.Scheme) || !strings.EqualFold(p.Host, t.Host) {
-		return -1
+	if err1 != nil || err2 != nil || p.Host == "" || !equalFoldASCII(p.Scheme, t.Scheme) || !equalFoldASCII(rawHost(prefix), rawHost(target)) {
+		return 0, false
 	}
 	pp := segments(p.Path)
 	tp := segments(t.Path)
 	if len(tp) == 0 {
-		return 1000 - len(pp)
+		return -len(pp), true
 	}
 	if len(pp) > len(tp) || !slices.Equal(pp, tp[:len(pp)]) {
-		return -1
+		return 0, false
 	}
-	return len(pp)
+	return len(pp), true
+}
+
+// rawHost is the host[:port] of an absolute URL as written.
+func rawHost(u string) string {
+	_, rest, _ := strings.Cut(u, "://")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return rest
+}
+
+// equalFoldASCII is strings.EqualFold for A-Z only: host names fold ASCII
+// case and nothing else (see protocol.LowerASCII).
+func equalFoldASCII(a, b string) bool {
+	return protocol.LowerASCII(a) == protocol.LowerASCII(b)
 }
 
 func segments(path string) []string {

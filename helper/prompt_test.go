@@ -3,13 +3,10 @@ package helper
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,84 +14,6 @@ import (
 	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func TestTextPrompter(t *testing.T) {
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	for _, live := range []bool{false, true} {
-		var out lockedBuffer
-		p := &TextPrompter{W: &out, Live: live, Now: func() time.Time { return now }}
-		p.ShowCode(id, "https://sso.example/activate", "ABCD-EFGH", now.Add(15*time.Minute))
-		p.Event(authos.Event{Kind: authos.EventPending})
-		p.Event(authos.Event{Kind: authos.EventMFA})
-		p.Event(authos.Event{Kind: authos.EventRetrying, Interval: 10 * time.Second,
-			Err: errors.New("server said eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln")})
-		p.Finish(nil)
-		s := out.String()
-		for _, want := range []string{"acme/cli at sso.example", "https://sso.example/activate", "ABCD-EFGH", "15 minutes", "finish the MFA step", "retrying in 10s"} {
-			if !strings.Contains(s, want) {
-				t.Errorf("live=%v: prompt lacks %q:\n%s", live, want, s)
-			}
-		}
-		if strings.Contains(s, "eyJzdWIiOiJ4In0") {
-			t.Errorf("live=%v: token-shaped text reached the prompt", live)
-		}
-		if live != strings.Contains(s, "… 15:00 left") {
-			t.Errorf("live=%v: countdown line presence wrong:\n%q", live, s)
-		}
-		if live && !strings.HasSuffix(s, "\r\033[K") {
-			t.Errorf("live status line not cleared at the end: %q", s)
-		}
-	}
-}
-
-func TestTextPrompterQRAndBrowserOffer(t *testing.T) {
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	const uri = "https://sso.example/activate"
-	for _, tt := range []struct {
-		qr, offer bool
-	}{{false, false}, {true, false}, {false, true}, {true, true}} {
-		var out lockedBuffer
-		var offered []string
-		p := &TextPrompter{W: &out, Now: func() time.Time { return now }, QR: tt.qr}
-		if tt.offer {
-			p.Offer = func(u string) bool { offered = append(offered, u); return true }
-		}
-		p.ShowCode(id, uri, "ABCD-EFGH", now.Add(15*time.Minute))
-		p.Finish(nil)
-		s := out.String()
-		if strings.Contains(s, "▀") != tt.qr || strings.Contains(s, "scan this with a phone") != tt.qr {
-			t.Errorf("qr=%v: QR code shown %v:\n%s", tt.qr, strings.Contains(s, "▀"), s)
-		}
-		if strings.Contains(s, "Press Enter to open it in your browser") != tt.offer || (len(offered) == 1 && offered[0] == uri) != tt.offer {
-			t.Errorf("offer=%v: offered %v:\n%s", tt.offer, offered, s)
-		}
-	}
-}
-
-// hostile is what a malicious or broken server can put in the fields the
-// prompt shows: clipboard writes, clear screen, window titles, bidi
-// overrides, 8-bit controls.
-var hostile = []string{
-	"\x1b]52;c;ZWNobyBwd25lZCA+PiB+Ly5iYXNocmM=\x07",
-	"\x1b[2J\x1b[H",
-	"\x1b]0;title\x07",
-	"\u202eHGFE-DCBA\u202c",
-	"\u2066x\u2069\u200f\u061c",
-	"\u009b2J\u009d0;t\u009c",
-	"line\nbreak\r",
-}
 
 // terminalSafe fails if s holds anything a terminal acts on, except the
 // prompt's own line clearing ("\r\033[K") and the QR code's colours.
@@ -105,38 +24,6 @@ func terminalSafe(t *testing.T, what, s string) {
 		if r != '\n' && termsafe.Unsafe(r) {
 			t.Errorf("%s: %U reached the terminal: %q", what, r, s)
 			return
-		}
-	}
-}
-
-func TestTextPrompterShowsNoControlSequences(t *testing.T) {
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	for _, h := range hostile {
-		for _, live := range []bool{false, true} {
-			for _, tt := range []struct{ name, uri, code string }{
-				{"uri", "https://sso.example/activate" + h, "ABCD-EFGH"},
-				{"code", "https://sso.example/activate", "ABCD" + h},
-				{"both", h + "https://sso.example/", h},
-			} {
-				var out lockedBuffer
-				offered := false
-				p := &TextPrompter{W: &out, Live: live, Now: func() time.Time { return now }, QR: true,
-					Offer: func(string) bool { offered = true; return true }}
-				p.ShowCode(id, tt.uri, tt.code, now.Add(15*time.Minute))
-				p.Event(authos.Event{Kind: authos.EventRetrying, Interval: time.Second, Err: errors.New("server said " + h)})
-				p.Event(authos.Event{Kind: authos.EventMFA})
-				p.Waiting(id)
-				p.Finish(nil)
-				s := out.String()
-				what := fmt.Sprintf("%s %q live=%v", tt.name, h, live)
-				terminalSafe(t, what, s)
-				if !strings.Contains(s, "authos: warning: ") {
-					t.Errorf("%s: no warning line:\n%s", what, s)
-				}
-				if tt.name != "code" && (offered || strings.Contains(s, "Press Enter") || strings.Contains(s, "scan this")) {
-					t.Errorf("%s: a refused address was offered to open or drawn as a QR code:\n%s", what, s)
-				}
-			}
 		}
 	}
 }

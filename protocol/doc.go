@@ -37,6 +37,25 @@ func readAll(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// LowerASCII lowercases A-Z only. Host names compare ASCII
+// case-insensitively; strings.ToLower would also fold non-ASCII look-alikes
+// (the Kelvin sign to k), making a host match that config.Mentions, which
+// folds ASCII only, cannot see.
+func LowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 // hasControl reports whether s holds an ASCII control character (including
 // NUL, CR, LF and DEL). Hosts, URLs and tokens never legitimately do, and in
 // a token one would smuggle a header line into an HTTP request.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -172,6 +173,18 @@ func encodeJSONLine(w io.Writer, v any) error {
 	return err
 }
 
+// DockerHubHost is the name every alias of Docker Hub is matched as.
+const DockerHubHost = "index.docker.io"
+
+// DockerHubAliases are the names of Docker Hub; DockerRegistryHost turns
+// each into DockerHubHost, so a pattern naming Hub contains one of them.
+var DockerHubAliases = []string{"docker.io", DockerHubHost, "registry-1.docker.io", "registry.hub.docker.com"}
+
+// DecodeDockerList reads (and ignores) the stdin of list, up to MaxInput.
+func DecodeDockerList(r io.Reader) {
+	io.Copy(io.Discard, io.LimitReader(r, MaxInput))
+}
+
 // DockerRegistryHost reduces what docker sends as a server URL to the
 // host[:port] used for matching, lowercased: "registry.example:5000",
 // "https://registry.example/v2/" and the like. All names of Docker Hub
@@ -180,7 +193,7 @@ func encodeJSONLine(w io.Writer, v any) error {
 func DockerRegistryHost(serverURL string) string {
 	s := strings.TrimSpace(serverURL)
 	if i := strings.Index(s, "://"); i >= 0 {
-		switch strings.ToLower(s[:i]) {
+		switch LowerASCII(s[:i]) {
 		case "http", "https":
 			s = s[i+3:]
 		default:
@@ -193,13 +206,12 @@ func DockerRegistryHost(serverURL string) string {
 	if i := strings.LastIndexByte(s, '@'); i >= 0 {
 		s = s[i+1:] // userinfo is never part of the registry key
 	}
-	s = strings.ToLower(s)
+	s = LowerASCII(s)
 	if s == "" || strings.ContainsAny(s, " \\") || hasControl(s) || !utf8.ValidString(s) {
 		return ""
 	}
-	switch s {
-	case "docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com":
-		return "index.docker.io"
+	if slices.Contains(DockerHubAliases, s) {
+		return DockerHubHost
 	}
 	return s
 }

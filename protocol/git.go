@@ -209,7 +209,7 @@ func validScheme(s string) bool {
 // by URL prefix: "https://git.example/" matches every repository there and
 // never "https://git.example.evil/".
 func (r GitRequest) URL() string {
-	return strings.ToLower(r.Protocol) + "://" + strings.ToLower(r.Host) + "/" + strings.TrimLeft(r.Path, "/")
+	return LowerASCII(r.Protocol) + "://" + LowerASCII(r.Host) + "/" + strings.TrimLeft(r.Path, "/")
 }
 
 // Has reports whether git announced the capability (capability[]=...).

@@ -68,7 +68,7 @@ func normalizeTerraformHost(h string) (string, error) {
 	if name == "" || strings.HasPrefix(name, ".") || strings.Contains(name, "..") {
 		return "", errors.New("has an invalid name")
 	}
-	name = strings.ToLower(name)
+	name = LowerASCII(name)
 	if !hasPort {
 		return name, nil
 	}

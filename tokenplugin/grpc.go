@@ -77,15 +77,15 @@ func (c *GRPCClient) Token(ctx context.Context, req TokenRequest, prompt func(Pr
 	}
 }
 
-func (c *GRPCClient) Status(ctx context.Context, id Identity, includeToken bool) (Status, error) {
-	r, err := c.client.Status(ctx, &tokenpb.StatusRequest{Identity: identityToPB(id), IncludeToken: includeToken})
+func (c *GRPCClient) Status(ctx context.Context, id Identity) (Status, error) {
+	r, err := c.client.Status(ctx, &tokenpb.StatusRequest{Identity: identityToPB(id)})
 	if err != nil {
 		return Status{}, fromStatus(err)
 	}
 	return Status{
 		Identity: identityFromPB(r.Identity), Cached: r.Cached, Valid: r.Valid,
 		ExpiresAt: unix(r.ExpiresAtUnix), ObtainedAt: unix(r.ObtainedAtUnix),
-		Subject: r.Subject, Email: r.Email, AccessToken: r.AccessToken,
+		Subject: r.Subject, Email: r.Email,
 	}, nil
 }
 
@@ -138,14 +138,14 @@ func (s *GRPCServer) Token(req *tokenpb.TokenRequest, stream grpc.ServerStreamin
 }
 
 func (s *GRPCServer) Status(ctx context.Context, req *tokenpb.StatusRequest) (*tokenpb.StatusReply, error) {
-	st, err := s.Impl.Status(ctx, identityFromPB(req.Identity), req.IncludeToken)
+	st, err := s.Impl.Status(ctx, identityFromPB(req.Identity))
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return &tokenpb.StatusReply{
 		Identity: identityToPB(st.Identity), Cached: st.Cached, Valid: st.Valid,
 		ExpiresAtUnix: unixOrZero(st.ExpiresAt), ObtainedAtUnix: unixOrZero(st.ObtainedAt),
-		Subject: st.Subject, Email: st.Email, AccessToken: st.AccessToken,
+		Subject: st.Subject, Email: st.Email,
 	}, nil
 }
 

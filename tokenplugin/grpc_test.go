@@ -20,7 +20,6 @@ type fakeService struct {
 	err     error
 	gotReq  TokenRequest
 	gotID   Identity
-	gotWith bool
 }
 
 func (f *fakeService) Token(_ context.Context, req TokenRequest, prompt func(Prompt)) (Token, error) {
@@ -31,8 +30,8 @@ func (f *fakeService) Token(_ context.Context, req TokenRequest, prompt func(Pro
 	return f.token, f.err
 }
 
-func (f *fakeService) Status(_ context.Context, id Identity, includeToken bool) (Status, error) {
-	f.gotID, f.gotWith = id, includeToken
+func (f *fakeService) Status(_ context.Context, id Identity) (Status, error) {
+	f.gotID = id
 	return f.status, f.err
 }
 
@@ -99,7 +98,7 @@ func TestErrorsCrossTheWireAsSentinels(t *testing.T) {
 			svc := dial(t, &fakeService{err: tt.err})
 			calls := map[string]error{}
 			_, calls["Token"] = svc.Token(context.Background(), TokenRequest{}, nil)
-			_, calls["Status"] = svc.Status(context.Background(), Identity{}, false)
+			_, calls["Status"] = svc.Status(context.Background(), Identity{})
 			_, calls["Logout"] = svc.Logout(context.Background(), Identity{})
 			for name, err := range calls {
 				if err == nil || err.Error() != tt.err.Error() {
@@ -123,12 +122,12 @@ func TestStatusAndLogoutRoundTrip(t *testing.T) {
 		logout: LogoutResult{Identity: who, Found: true, RevokeError: "server unreachable"},
 	}
 	svc := dial(t, fake)
-	st, err := svc.Status(context.Background(), Identity{Profile: "acme"}, true)
-	if err != nil || !reflect.DeepEqual(st, fake.status) || fake.gotID.Profile != "acme" || !fake.gotWith {
-		t.Fatalf("status %+v, %v (asked %+v, %v)", st, err, fake.gotID, fake.gotWith)
+	st, err := svc.Status(context.Background(), Identity{Profile: "acme"})
+	if err != nil || !reflect.DeepEqual(st, fake.status) || fake.gotID.Profile != "acme" {
+		t.Fatalf("status %+v, %v (asked %+v)", st, err, fake.gotID)
 	}
 	fake.status = Status{Identity: who} // nothing cached: zero times stay zero
-	if empty, err := svc.Status(context.Background(), Identity{}, false); err != nil || !reflect.DeepEqual(empty, fake.status) {
+	if empty, err := svc.Status(context.Background(), Identity{}); err != nil || !reflect.DeepEqual(empty, fake.status) {
 		t.Fatalf("status of nothing cached: %+v, %v", empty, err)
 	}
 	r, err := svc.Logout(context.Background(), Identity{Profile: "acme"})

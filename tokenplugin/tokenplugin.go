@@ -105,14 +105,14 @@ type Token struct {
 type Status struct {
 	Identity Identity
 	// Cached: a token is stored. Valid: it is still served.
-	Cached     bool
-	Valid      bool
+	Cached bool
+	Valid  bool
+	// ExpiresAt is the token's real expiry (Token.ExpiresAt is earlier by
+	// the cache's margin: when the helper stops serving it).
 	ExpiresAt  time.Time
 	ObtainedAt time.Time
 	Subject    string
 	Email      string
-	// AccessToken is set only when asked for and Valid.
-	AccessToken string
 }
 
 // LogoutResult says what Logout did.
@@ -131,7 +131,8 @@ type Service interface {
 	// Token answers from the cache, or signs in, telling prompt what to
 	// show first. prompt is called from the calling goroutine.
 	Token(ctx context.Context, req TokenRequest, prompt func(Prompt)) (Token, error)
-	Status(ctx context.Context, id Identity, includeToken bool) (Status, error)
+	// Status describes id's cached token, never the token itself.
+	Status(ctx context.Context, id Identity) (Status, error)
 	Logout(ctx context.Context, id Identity) (LogoutResult, error)
 }
 

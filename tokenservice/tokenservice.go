@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/authos"
-	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
@@ -99,31 +98,19 @@ func (s *Service) Token(ctx context.Context, req tokenplugin.TokenRequest, promp
 	}, nil
 }
 
-func (s *Service) Status(_ context.Context, in tokenplugin.Identity, includeToken bool) (tokenplugin.Status, error) {
+// Status reads what `status` reads (helper.EntryStatus); an unreadable
+// entry is not cached.
+func (s *Service) Status(_ context.Context, in tokenplugin.Identity) (tokenplugin.Status, error) {
 	p, id, err := s.resolve(in)
 	if err != nil {
 		return tokenplugin.Status{}, err
 	}
 	st := tokenplugin.Status{Identity: identityOut(id)}
-	e, err := p.Store.Get(id.Key())
-	switch {
-	case errors.Is(err, cache.ErrMiss), errors.Is(err, cache.ErrCorrupt):
-		return st, nil
-	case err != nil:
+	e, found, err := p.Helper.EntryStatus(id.Key())
+	if err != nil || !found || e.Unreadable != nil {
 		return st, err
 	}
-	st.Cached, st.ObtainedAt, st.Subject, st.Email = true, e.ObtainedAt, e.Subject, e.Email
-	cred, valid, err := p.Helper.Cached(id)
-	if err != nil {
-		return st, err
-	}
-	st.ExpiresAt = e.ExpiresAt
-	if valid {
-		st.Valid, st.ExpiresAt = true, cred.ExpiresAt
-		if includeToken {
-			st.AccessToken = cred.Token
-		}
-	}
+	st.Cached, st.Valid, st.ExpiresAt, st.ObtainedAt, st.Subject, st.Email = true, e.Valid, e.ExpiresAt, e.ObtainedAt, e.Subject, e.Email
 	return st, nil
 }
 

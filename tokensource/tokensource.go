@@ -134,7 +134,7 @@ func (s *Source) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st, err := svc.Status(ctx, s.cfg.Identity, false)
+	st, err := svc.Status(ctx, s.cfg.Identity)
 	if err != nil {
 		return Status{}, s.callFailed(err, client)
 	}

@@ -72,7 +72,7 @@ func Build(cfg *config.Config, o Options) *Parts {
 	}
 	h := &helper.Helper{
 		Cache:  store,
-		Locks:  helper.FileLocker{Dir: o.Paths.Locks},
+		Locks:  cache.FileLocker{Dir: o.Paths.Locks},
 		Login:  login,
 		Revoke: helper.RevokeSession(version.UserAgent()),
 		Margin: cfg.Cache.ExpiryMargin.Duration,

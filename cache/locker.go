@@ -1,4 +1,4 @@
-package helper
+package cache
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/internal/redact"
 )
 
-// FileLocker is a Locker on OS file locks in one private folder. The kernel
+// FileLocker serialises sign-ins per identity across processes (a
+// helper.Locker) with OS file locks in one private folder. The kernel
 // releases a lock when its process dies, so kill -9 leaves nothing stale.
 type FileLocker struct {
 	Dir string
@@ -29,7 +29,7 @@ func (l FileLocker) Lock(ctx context.Context, name string, waiting func()) (func
 	}
 	waited := false
 	for {
-		unlock, ok, err := cache.TryLockFile(path)
+		unlock, ok, err := TryLockFile(path)
 		if err != nil {
 			return nil, false, err
 		}

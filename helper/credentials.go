@@ -1,0 +1,317 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/protocol"
+)
+
+// Records is the store's side for named records (cache.Store): what
+// `docker login` and `terraform login` hand over for hosts no profile
+// serves, which no sign-in can bring back.
+type Records interface {
+	Names(prefix string) ([]string, error)
+	GetRecord(name string, v any) error
+	// PutStatic keeps v, refused where a reboot would lose it.
+	PutStatic(name string, v any) error
+	Delete(name string) error
+}
+
+// Wired is what Credentials works with once the config is parsed.
+type Wired struct {
+	Config  *config.Config
+	Helper  *Helper
+	Records Records
+	// Prompter says where a sign-in prompt goes (the terminal when
+	// toTerminal, else the client's stderr) and whether anyone sees it;
+	// done releases what it opened. Nil: nobody sees a prompt.
+	Prompter func(toTerminal bool) (p Prompter, watched bool, done func())
+}
+
+// Credentials is the use case of the client front ends: each decodes its
+// client's request, makes one call here, and encodes what it returns.
+// Host-based calls (git, docker, Terraform) answer "not mine" without
+// parsing the config when its text mentions no spelling of the host and no
+// record for it is stored.
+type Credentials struct{ Source Source }
+
+// Source is what Credentials reads and wires from: the command line's
+// environment, or a fake.
+type Source interface {
+	// ConfigText reads config.toml (empty when there is none).
+	ConfigText() ([]byte, error)
+	// Stored reports whether a record exists, without opening the keyring.
+	Stored(name string) bool
+	// Open parses the config text and wires the rest.
+	Open(text []byte) (*Wired, error)
+	Getenv(key string) string
+}
+
+// The record names of stored credentials start with these, by client.
+const (
+	DockerRecordPrefix    = "docker-"
+	TerraformRecordPrefix = "tf-"
+)
+
+// DockerRecordName names what `docker login` stored for serverURL.
+func DockerRecordName(serverURL string) string {
+	return DockerRecordPrefix + HashName("docker", serverURL)
+}
+
+// TerraformRecordName names what `terraform login` stored for host.
+func TerraformRecordName(host string) string {
+	return TerraformRecordPrefix + HashName("terraform", host)
+}
+
+// IdentityError is a selector that names no complete identity (a usage
+// error for the command line, ErrBadIdentity for a plugin host).
+type IdentityError struct{ Err error }
+
+func (e *IdentityError) Error() string { return e.Err.Error() }
+func (e *IdentityError) Unwrap() error { return e.Err }
+
+// open wires for a host-based request, or returns nil when the config
+// mentions none of hosts (the spellings a matching pattern must contain)
+// and no record called stored ("" for none) exists.
+func (c *Credentials) open(flags Selector, stored string, hosts ...string) (*Wired, error) {
+	raw, err := c.Source.ConfigText()
+	if err != nil {
+		return nil, err
+	}
+	onlyProfile := Selector{Profile: flags.Profile}
+	if flags == onlyProfile && !slices.ContainsFunc(hosts, func(h string) bool { return config.Mentions(raw, h) }) &&
+		(stored == "" || !c.Source.Stored(stored)) {
+		return nil, nil
+	}
+	return c.Source.Open(raw)
+}
+
+func (c *Credentials) openAll() (*Wired, error) {
+	raw, err := c.Source.ConfigText()
+	if err != nil {
+		return nil, err
+	}
+	return c.Source.Open(raw)
+}
+
+// token serves id's token, signing in where someone can see the prompt.
+func (w *Wired) token(ctx context.Context, id Identity, toTerminal bool) (Credential, error) {
+	var p Prompter
+	watched, done := false, func() {}
+	if w.Prompter != nil {
+		p, watched, done = w.Prompter(toTerminal)
+	}
+	defer done()
+	return w.Helper.Token(ctx, Request{Identity: id, NonInteractive: !watched, Prompt: p})
+}
+
+// getStored reads a stored record; ok is false when there is none, or it
+// cannot be read (kept for `logout --unreadable`, answered as absent).
+func getStored(r Records, name string, v any) (ok bool, err error) {
+	switch err := r.GetRecord(name, v); {
+	case errors.Is(err, cache.ErrMiss), errors.Is(err, cache.ErrCorrupt):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
+// GitGet answers git's get with the token of the profile whose git
+// patterns match the request's URL; ok is false when none does.
+func (c *Credentials) GitGet(ctx context.Context, flags Selector, req protocol.GitRequest) (a protocol.GitAnswer, ok bool, err error) {
+	w, m, ok, err := c.matchGit(flags, req)
+	if !ok || err != nil {
+		return protocol.GitAnswer{}, false, err
+	}
+	cred, err := w.token(ctx, m.Identity, false)
+	if err != nil {
+		return protocol.GitAnswer{}, false, err
+	}
+	return protocol.GitAnswer{Username: m.Username(), Password: cred.Token, Expiry: cred.ExpiresAt}, true, nil
+}
+
+// GitErase drops the cached token when git reports the one we served
+// rejected (erase after a 401): the next get signs in again instead of
+// serving a revoked token until it expires. Anything else is left alone.
+func (c *Credentials) GitErase(flags Selector, req protocol.GitRequest) error {
+	w, m, ok, err := c.matchGit(flags, req)
+	if !ok || err != nil {
+		return err
+	}
+	cred, ok, err := w.Helper.Cached(m.Identity)
+	if err != nil || !ok {
+		return err
+	}
+	for _, s := range []string{req.Password, req.Credential} {
+		if s != "" && s == cred.Token {
+			return w.Helper.Evict(m.Identity)
+		}
+	}
+	return nil
+}
+
+func (c *Credentials) matchGit(flags Selector, req protocol.GitRequest) (*Wired, Match, bool, error) {
+	w, err := c.open(flags, "", req.Host)
+	if w == nil || err != nil {
+		return nil, Match{}, false, err
+	}
+	m, ok, err := MatchHost(w.Config, flags, c.Source.Getenv, "git", req.URL(), nil)
+	return w, m, ok && err == nil, err
+}
+
+// dockerHosts are the spellings a pattern serving host must contain.
+func dockerHosts(host string) []string {
+	if host == protocol.DockerHubHost {
+		return protocol.DockerHubAliases
+	}
+	return []string{host}
+}
+
+// DockerGet answers for a registry a profile serves with its token, for
+// one `docker login` stored with what it stored, and otherwise
+// protocol.ErrDockerNotFound (docker then goes on anonymously).
+func (c *Credentials) DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error) {
+	host := protocol.DockerRegistryHost(serverURL)
+	record := DockerRecordName(serverURL)
+	w, err := c.open(Selector{}, record, dockerHosts(host)...)
+	if err != nil {
+		return protocol.DockerCredentials{}, err
+	}
+	if w == nil {
+		return protocol.DockerCredentials{}, protocol.ErrDockerNotFound
+	}
+	m, ok, err := MatchHost(w.Config, Selector{}, c.Source.Getenv, "docker", host, protocol.DockerRegistryHost)
+	if err != nil {
+		return protocol.DockerCredentials{}, err
+	}
+	if !ok {
+		var stored protocol.DockerCredentials
+		if ok, err := getStored(w.Records, record, &stored); !ok || err != nil {
+			if err == nil {
+				err = protocol.ErrDockerNotFound
+			}
+			return protocol.DockerCredentials{}, err
+		}
+		return stored, nil
+	}
+	cred, err := w.token(ctx, m.Identity, false)
+	if err != nil {
+		return protocol.DockerCredentials{}, err
+	}
+	return protocol.DockerCredentials{ServerURL: serverURL, Username: m.Username(), Secret: cred.Token}, nil
+}
+
+// DockerStore keeps what `docker login` hands over for a registry no
+// profile serves; for one a profile serves it is our own token handed
+// back, and nothing is kept.
+func (c *Credentials) DockerStore(cr protocol.DockerCredentials) error {
+	w, err := c.openAll()
+	if err != nil {
+		return err
+	}
+	if _, ok, _ := MatchHost(w.Config, Selector{}, c.Source.Getenv, "docker", protocol.DockerRegistryHost(cr.ServerURL), protocol.DockerRegistryHost); ok {
+		return nil
+	}
+	return w.Records.PutStatic(DockerRecordName(cr.ServerURL), cr)
+}
+
+// DockerErase forgets what `docker login` stored for serverURL.
+func (c *Credentials) DockerErase(serverURL string) error {
+	w, err := c.openAll()
+	if err != nil {
+		return err
+	}
+	return w.Records.Delete(DockerRecordName(serverURL))
+}
+
+// DockerList maps the server URL of each stored docker credential to its
+// username; unreadable ones are left out.
+func (c *Credentials) DockerList() (map[string]string, error) {
+	w, err := c.openAll()
+	if err != nil {
+		return nil, err
+	}
+	names, err := w.Records.Names(DockerRecordPrefix)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		var cr protocol.DockerCredentials
+		if err := w.Records.GetRecord(n, &cr); err == nil {
+			out[cr.ServerURL] = cr.Username
+		}
+	}
+	return out, nil
+}
+
+// TerraformAnswer is what Terraform's get hands back: a profile's Token,
+// or what `terraform login` Stored, or neither.
+type TerraformAnswer struct {
+	Token  string
+	Stored *protocol.TerraformCredentials
+}
+
+// TerraformGet answers for host (in Terraform's comparison form). The
+// prompt goes to the terminal: Terraform shows the helper's stderr only
+// when it fails.
+func (c *Credentials) TerraformGet(ctx context.Context, flags Selector, host string) (TerraformAnswer, error) {
+	record := TerraformRecordName(host)
+	w, err := c.open(flags, record, host)
+	if w == nil || err != nil {
+		return TerraformAnswer{}, err
+	}
+	m, ok, err := MatchHost(w.Config, flags, c.Source.Getenv, "terraform", host, protocol.TerraformHost)
+	if err != nil {
+		return TerraformAnswer{}, err
+	}
+	if !ok {
+		var stored protocol.TerraformCredentials
+		if ok, err := getStored(w.Records, record, &stored); !ok || err != nil {
+			return TerraformAnswer{}, err
+		}
+		return TerraformAnswer{Stored: &stored}, nil
+	}
+	cred, err := w.token(ctx, m.Identity, true)
+	if err != nil {
+		return TerraformAnswer{}, err
+	}
+	return TerraformAnswer{Token: cred.Token}, nil
+}
+
+// TerraformStore keeps what `terraform login` hands over for host.
+func (c *Credentials) TerraformStore(host string, cr protocol.TerraformCredentials) error {
+	w, err := c.openAll()
+	if err != nil {
+		return err
+	}
+	return w.Records.PutStatic(TerraformRecordName(host), cr)
+}
+
+// TerraformForget forgets what `terraform login` stored for host.
+func (c *Credentials) TerraformForget(host string) error {
+	w, err := c.openAll()
+	if err != nil {
+		return err
+	}
+	return w.Records.Delete(TerraformRecordName(host))
+}
+
+// Token serves the token of the identity flags, the environment or
+// default_profile select (kube's exec plugin).
+func (c *Credentials) Token(ctx context.Context, flags Selector) (Credential, error) {
+	w, err := c.openAll()
+	if err != nil {
+		return Credential{}, err
+	}
+	id, err := Resolve(w.Config, flags, SelectorFromEnv(c.Source.Getenv))
+	if err != nil {
+		return Credential{}, &IdentityError{Err: err}
+	}
+	return w.token(ctx, id, false)
+}

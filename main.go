@@ -6,8 +6,8 @@ import (
 	"context"
 	"os"
 
-	"github.com/authos/authos-credential-helper/cli"
-	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/cli"
+	"github.com/authos/authos-credential-helper/internal/config"
 )
 
 func main() {

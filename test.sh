@@ -55,7 +55,7 @@ echo "test.sh: screenshots of the activation pages are in test-artifacts/"
 
 # Each decoder of client input, and setup's JSON and YAML editors, fuzzed
 # briefly beyond their seeds.
-for pkg in protocol setup; do
+for pkg in protocol internal/setup; do
 	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' $pkg/*_test.go | cut -c6-); do
 		go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-20000x}" ./$pkg/
 	done

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/authos/authos-credential-helper/devserver"
+	"github.com/authos/authos-credential-helper/internal/devserver"
 )
 
 // The activation pages in a real headless Chromium (Debian's chromium,

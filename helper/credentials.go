@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/config"
 	"github.com/authos/authos-credential-helper/protocol"
 )
 
@@ -23,7 +23,7 @@ type Records interface {
 
 // Wired is what Credentials works with once the config is parsed.
 type Wired struct {
-	Config  *config.Config
+	Config  *Config
 	Helper  *Helper
 	Records Records
 	// Prompter says where a sign-in prompt goes (the terminal when

@@ -7,22 +7,22 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/authos"
 )
 
 // DeviceLogin is the LoginFunc that runs AuthOS's device flow.
-func DeviceLogin(userAgent string, clock authos.Clock) LoginFunc {
-	return func(ctx context.Context, id Identity, p Prompter) (authos.Token, error) {
+func DeviceLogin(userAgent string, clock Clock) LoginFunc {
+	return func(ctx context.Context, id Identity, p Prompter) (Token, error) {
 		c, err := authos.NewClient(id.Server, id.CABundle, userAgent)
 		if err != nil {
-			return authos.Token{}, err
+			return Token{}, err
 		}
 		dc, err := startWithRetry(ctx, c, id, clock, p.Event)
 		if err != nil {
-			return authos.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
+			return Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
 		}
 		if err := CheckUserCode(dc.UserCode); err != nil {
-			return authos.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
+			return Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
 		}
 		issued := clock.Now()
 		p.ShowCode(id, dc.VerificationURI, dc.UserCode, issued.Add(dc.Lifetime()))
@@ -56,7 +56,7 @@ func RevokeSession(userAgent string) RevokeFunc {
 // startWithRetry asks for a device code, retrying rate limits, 5xx and
 // network errors a few times and saying so through onEvent; other answers,
 // refused redirects and unverifiable certificates are final.
-func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock authos.Clock, onEvent func(authos.Event)) (authos.DeviceCode, error) {
+func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock Clock, onEvent func(Event)) (authos.DeviceCode, error) {
 	const (
 		attempts = 3
 		// maxWait bounds one wait: a longer retry-after is passed on as
@@ -84,7 +84,7 @@ func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock au
 		if i == attempts || ctx.Err() != nil || wait > maxWait {
 			return authos.DeviceCode{}, err
 		}
-		onEvent(authos.Event{Kind: authos.EventRetrying, Interval: wait, Err: err})
+		onEvent(Event{Kind: authos.EventRetrying, Interval: wait, Err: err})
 		if err := clock.Sleep(ctx, wait); err != nil {
 			return authos.DeviceCode{}, err
 		}

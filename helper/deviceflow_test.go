@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/authos"
 )
 
 // stepClock advances only when slept on, and records each sleep.

@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/redact"
 )
 
@@ -47,7 +47,7 @@ type Locker interface {
 }
 
 // LoginFunc runs an interactive login for id, telling p what to show.
-type LoginFunc func(ctx context.Context, id Identity, p Prompter) (authos.Token, error)
+type LoginFunc func(ctx context.Context, id Identity, p Prompter) (Token, error)
 
 // RevokeFunc ends the session a token belongs to at id's server.
 type RevokeFunc func(ctx context.Context, id Identity, accessToken string) error
@@ -78,7 +78,7 @@ type Request struct {
 type silent struct{}
 
 func (silent) ShowCode(Identity, string, string, time.Time) {}
-func (silent) Event(authos.Event)                           {}
+func (silent) Event(Event)                                  {}
 func (silent) Waiting(Identity)                             {}
 func (silent) Finish(error)                                 {}
 
@@ -311,7 +311,7 @@ const maxSkew = 60 * time.Second
 // checkToken is the one check every token from a login passes before it is
 // stored or handed out: a well-formed JWT with a JSON header and payload,
 // not already expired by our clock.
-func checkToken(id Identity, tok authos.Token, now time.Time) error {
+func checkToken(id Identity, tok Token, now time.Time) error {
 	bad := func(why string) error {
 		return fmt.Errorf("the sign-in to %s returned an unusable access token: %s; nothing was stored", id, why)
 	}
@@ -371,7 +371,7 @@ func (h *Helper) credential(id Identity, e cache.Entry) Credential {
 
 // entry builds the cache entry; expiry is the earlier of expires_in and the
 // JWT's exp.
-func (h *Helper) entry(id Identity, tok authos.Token) cache.Entry {
+func (h *Helper) entry(id Identity, tok Token) cache.Entry {
 	now := h.now()
 	e := cache.Entry{
 		Server: id.Server, Org: id.Org, Service: id.Service, ClientID: id.ClientID,

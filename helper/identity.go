@@ -7,8 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/authos/authos-credential-helper/authos"
-	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/authos"
 )
 
 // Identity is who a token is for: one AuthOS server, org, service and
@@ -76,7 +75,7 @@ func SelectorFromEnv(getenv func(string) string) Selector {
 // Resolve picks the identity, strongest source first: flags, then the
 // environment, then the config's default_profile. Within a source a named
 // profile is the base and explicit fields override it.
-func Resolve(cfg *config.Config, flags, env Selector) (Identity, error) {
+func Resolve(cfg *Config, flags, env Selector) (Identity, error) {
 	sel, source := flags, "flags"
 	if sel.empty() {
 		sel, source = env, "environment"
@@ -126,6 +125,6 @@ func Resolve(cfg *config.Config, flags, env Selector) (Identity, error) {
 
 // FromProfile is the identity a profile describes, its server URL trimmed
 // as Resolve trims it, so both name the same cache entry.
-func FromProfile(name string, p config.Profile) Identity {
+func FromProfile(name string, p Profile) Identity {
 	return Identity{Profile: name, Server: authos.TrimBaseURL(p.Server), Org: p.Org, Service: p.Service, ClientID: p.ClientID, CABundle: p.CABundle}
 }

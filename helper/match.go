@@ -6,14 +6,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/protocol"
 )
 
 // Match is a profile chosen for a host-based request (git, docker, terraform).
 type Match struct {
 	Identity Identity
-	Profile  config.Profile
+	Profile  Profile
 }
 
 // Username is what protocols that need a username send with the token.
@@ -32,7 +31,7 @@ func (m Match) Username() string {
 // narrow the search to that profile. normalize puts patterns in the form the
 // protocol gives targets (Docker Hub aliases, Terraform's default port); nil
 // compares them as written.
-func MatchHost(cfg *config.Config, flags Selector, getenv func(string) string, kind, target string, normalize func(string) string) (Match, bool, error) {
+func MatchHost(cfg *Config, flags Selector, getenv func(string) string, kind, target string, normalize func(string) string) (Match, bool, error) {
 	if flags.Server != "" || flags.Org != "" || flags.Service != "" || flags.ClientID != "" {
 		return Match{}, false, fmt.Errorf("%s: --server, --org, --service and --client-id do not apply here: name a profile whose %s patterns list the host (--profile)", kind, kind)
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
@@ -17,7 +17,7 @@ type Prompter interface {
 	// ShowCode asks the person to open uri and enter code before expiresAt.
 	ShowCode(id Identity, uri, code string, expiresAt time.Time)
 	// Event reports progress while polling.
-	Event(ev authos.Event)
+	Event(ev Event)
 	// Waiting says that another process is already signing in.
 	Waiting(id Identity)
 	// Finish ends the prompt (err is nil on success).
@@ -114,7 +114,7 @@ func shorten(s string) string {
 
 // EventText is the line a person is shown for ev, free of secrets and of
 // anything a terminal would act on; "" for events not worth a line.
-func EventText(ev authos.Event) string {
+func EventText(ev Event) string {
 	switch ev.Kind {
 	case authos.EventMFA:
 		return "approved; now finish the MFA step in your browser"

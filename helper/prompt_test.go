@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 

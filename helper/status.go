@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/protocol"
 )
 
@@ -52,7 +51,7 @@ var StoredKinds = []struct{ Prefix, Kind string }{
 }
 
 // ProfileKeys maps each profile's cache entry name to the profile.
-func ProfileKeys(cfg *config.Config) map[string]string {
+func ProfileKeys(cfg *Config) map[string]string {
 	out := map[string]string{}
 	for _, n := range cfg.ProfileNames() {
 		out[FromProfile(n, cfg.Profiles[n]).Key()] = n
@@ -81,7 +80,7 @@ func (h *Helper) EntryStatus(name string) (st EntryStatus, found bool, err error
 }
 
 // Status lists every token entry and stored credential, readable or not.
-func (h *Helper) Status(cfg *config.Config, records Records) (StatusReport, error) {
+func (h *Helper) Status(cfg *Config, records Records) (StatusReport, error) {
 	rep := StatusReport{Identities: []EntryStatus{}, Stored: []StoredStatus{}}
 	entries, err := records.Names(EntryPrefix)
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/internal/authos"
 )
 
 // recPrompt records what the person would be shown, in order.

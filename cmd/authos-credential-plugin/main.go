@@ -16,10 +16,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
-	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/config"
+	"github.com/authos/authos-credential-helper/internal/tokenservice"
 	"github.com/authos/authos-credential-helper/internal/version"
 	"github.com/authos/authos-credential-helper/tokenplugin"
-	"github.com/authos/authos-credential-helper/tokenservice"
 )
 
 const byHand = `authos-credential-plugin serves AuthOS tokens to Go programs (Terraform

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/qrtext"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )

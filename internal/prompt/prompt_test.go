@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 

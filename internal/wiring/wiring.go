@@ -10,10 +10,10 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/config"
 	"github.com/authos/authos-credential-helper/internal/version"
 )
 

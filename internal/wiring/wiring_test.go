@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/config"
 )
 
 // TestBuildWiresTheStoreSettings: the config's allow_volatile_store reaches

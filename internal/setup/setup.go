@@ -28,8 +28,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/internal/atomicfile"
+	"github.com/authos/authos-credential-helper/internal/config"
 )
 
 // Clients are the clients setup knows, in the order the usage lists them.

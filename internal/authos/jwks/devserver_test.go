@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
-	"github.com/authos/authos-credential-helper/authos/jwks"
-	"github.com/authos/authos-credential-helper/devserver"
+	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/jwks"
+	"github.com/authos/authos-credential-helper/internal/devserver"
 )
 
 // keys are generated once and handed out in turn: the first signs, the

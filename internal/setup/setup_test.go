@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/config"
 )
 
 // world is a temporary home with an environment and a config.

@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/authos/authos-credential-helper/activation"
+	"github.com/authos/authos-credential-helper/internal/activation"
 )
 
 // Seeded identifiers. They are stable so that tests and people can rely on them.

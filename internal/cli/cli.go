@@ -18,10 +18,10 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/authos/authos-credential-helper/authos"
 	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/config"
 	"github.com/authos/authos-credential-helper/internal/prompt"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"

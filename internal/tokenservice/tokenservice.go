@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
-	"github.com/authos/authos-credential-helper/config"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/config"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/internal/wiring"
 	"github.com/authos/authos-credential-helper/tokenplugin"

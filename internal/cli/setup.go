@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/authos/authos-credential-helper/config"
-	"github.com/authos/authos-credential-helper/setup"
+	"github.com/authos/authos-credential-helper/internal/config"
+	"github.com/authos/authos-credential-helper/internal/setup"
 )
 
 // runSetup configures one client for a profile:

@@ -3,7 +3,7 @@ package cli
 import (
 	"context"
 
-	"github.com/authos/authos-credential-helper/devserver"
+	"github.com/authos/authos-credential-helper/internal/devserver"
 	"github.com/authos/authos-credential-helper/internal/httpserve"
 )
 

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/authos/authos-credential-helper/authos/jwks"
+	"github.com/authos/authos-credential-helper/internal/authos/jwks"
 )
 
 // Discovery is what GET {base}/.well-known/authos-configuration said.

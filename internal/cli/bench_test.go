@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/config"
 )
 
 // BenchmarkUnknownHost is the in-process work of answering a git request

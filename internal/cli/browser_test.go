@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authos/authos-credential-helper/config"
+	"github.com/authos/authos-credential-helper/internal/config"
 	"github.com/authos/authos-credential-helper/internal/prompt"
 )
 

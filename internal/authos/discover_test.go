@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos/jwks"
+	"github.com/authos/authos-credential-helper/internal/authos/jwks"
 )
 
 // routes answers by path, filling "{base}" in bodies with the server's URL,

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/authos/authos-credential-helper/activation"
-	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/activation"
+	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/httpserve"
 )
 

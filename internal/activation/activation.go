@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authos/authos-credential-helper/authos"
+	"github.com/authos/authos-credential-helper/internal/authos"
 )
 
 // Handler serves /activate, /activate/success and /activate/mfa-challenge.

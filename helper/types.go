@@ -1,0 +1,32 @@
+package helper
+
+import (
+	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/config"
+)
+
+// The AuthOS wire client and the config file are internal packages; these
+// are the parts of them this package's API hands in and out, named here so
+// that an importer can use them.
+type (
+	// Token is what a sign-in returns (LoginFunc).
+	Token = authos.Token
+	// Event is the device flow's progress, shown by a Prompter.
+	Event = authos.Event
+	// EventKind says what an Event reports.
+	EventKind = authos.EventKind
+	// Clock is the device flow's time source (DeviceLogin).
+	Clock = authos.Clock
+	// Config is config.toml, decoded.
+	Config = config.Config
+	// Profile is one [profiles.NAME] table.
+	Profile = config.Profile
+)
+
+// The kinds of Event.
+const (
+	EventPending  = authos.EventPending
+	EventMFA      = authos.EventMFA
+	EventSlowDown = authos.EventSlowDown
+	EventRetrying = authos.EventRetrying
+)

@@ -256,8 +256,8 @@ func (s *binSandbox) assertDeviceCodes(t *testing.T, want int, what string) {
 
 // revokeAtServer ends tok's session at AuthOS (what a logout on another
 // machine, an admin or a password reset does): checkToken then fails, so
-// every fake resource server answers 401. For the cases of issue 11's
-// items 2 and 4.
+// every fake resource server answers 401 (git_bin_test.go; and the cases
+// of issue 11's item 2).
 func revokeAtServer(t *testing.T, d *devServer, tok string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, d.URL+"/api/auth/logout", nil)

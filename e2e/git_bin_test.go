@@ -3,7 +3,8 @@ package e2e
 // The real git wired by `setup git` (git_test.go writes its gitconfig by
 // hand): credential.<url>.helper = authos in ~/.gitconfig, the helper found
 // as git-credential-authos on PATH, against the smart-HTTP server of
-// git_test.go that accepts only live AuthOS tokens.
+// git_test.go that accepts only live AuthOS tokens: a miss, a hit, and a
+// session revoked at the server.
 
 import (
 	"path/filepath"
@@ -45,5 +46,25 @@ func TestGitBinaryWiredBySetup(t *testing.T) {
 	s.assertDeviceCodes(t, 1, "two clones")
 	if _, _, distinct := g.log.snapshot(); len(distinct) != 1 || distinct[0] != tok {
 		t.Fatalf("the git server accepted %d distinct tokens, want the cached one", len(distinct))
+	}
+
+	// The session ends at AuthOS: git's fetch gets a 401 with the cached
+	// token and fails, git calls erase, which evicts it, and the next
+	// command signs in again.
+	revokeAtServer(t, d, tok)
+	c, code = s.runClient(t, nil, "git", "-C", filepath.Join(work, "second"), "fetch", "-q")
+	if code == 0 || !strings.Contains(c.stderr.String(), "Authentication failed") {
+		t.Fatalf("git fetch with a revoked token: exit %d, want git's authentication error\n%s", code, c.output())
+	}
+	if s.cachedToken(t) != "" {
+		t.Fatal("after git's erase the revoked token is still cached")
+	}
+	c = s.client(t, nil, "git", "-C", filepath.Join(work, "second"), "fetch", "-q")
+	s.approveOnScreen(t, 2, "git's stderr", c.stderr.String)
+	if code := c.wait(t); code != 0 {
+		t.Fatalf("git fetch after signing in again exited %d\n%s", code, c.output())
+	}
+	if tok2 := s.cachedToken(t); tok2 == "" || tok2 == tok {
+		t.Fatal("the fetch after the revocation did not cache a new token")
 	}
 }

@@ -89,8 +89,9 @@ func (a *fakeAPIServer) seenPaths() []string {
 
 // newKubectlSandbox writes a kubeconfig with one https cluster (the fake's
 // CA as certificate-authority) and a context "fake" whose user "nobody"
-// has a static token the server refuses, then runs `setup kube --profile acme --context fake`, which
-// adds user authos-acme and points the context at it.
+// has a static token the server refuses, then runs `setup kube --profile
+// acme --context fake`, which adds user authos-acme and points the context
+// at it.
 func newKubectlSandbox(t *testing.T, d *devServer, api *fakeAPIServer) *binSandbox {
 	t.Helper()
 	s := newBinSandbox(t, d)

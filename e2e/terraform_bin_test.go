@@ -130,7 +130,7 @@ func newTerraformSandbox(t *testing.T, d *devServer, m *fakeModuleRegistry) *tfS
 	return &tfSandbox{binSandbox: s, work: work}
 }
 
-// initArgs is `terraform init` for the root module, never asking.
+// tfInitArgs is `terraform init` for the root module, never asking.
 var tfInitArgs = []string{"init", "-input=false", "-no-color"}
 
 // terraform starts terraform in the root module's folder, on a terminal

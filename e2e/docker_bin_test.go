@@ -60,8 +60,11 @@ func sha256Digest(b []byte) string {
 }
 
 // startFakeRegistry starts the registry over https (a self-signed
-// certificate; pass its CA to docker with SSL_CERT_FILE) or plain http
-// (docker needs --insecure), checking tokens against authosURL.
+// certificate, its CA given to docker with SSL_CERT_FILE; docker 28 also
+// skips verification for 127.0.0.0/8, which it treats as an insecure
+// registry, so this keeps working if it ever stops) or plain http (for
+// which `docker manifest inspect` needs --insecure, loopback or not),
+// checking tokens against authosURL.
 func startFakeRegistry(t *testing.T, authosURL string, tls, bearerFlow bool) *fakeRegistry {
 	t.Helper()
 	r := &fakeRegistry{bearer: bearerFlow, blobs: map[string][]byte{}, issued: map[string]bool{}}

@@ -11,6 +11,11 @@
 // a record sealed under a data key that is gone stays on disk, reads as
 // ErrCorrupt (a token entry is simply replaced by the next sign-in), and is
 // removed only by an explicit DeleteUnreadable.
+//
+// What an importer may rely on: Store's Get/Put/Delete/Names and sealed
+// records, Entry's fields (a new Schema reads as ErrCorrupt, never as
+// garbage), the KeyStore interface with NewKeyring on 99designs/keyring, and
+// FileLocker's cross-process lock. The file layout on disk is not an API.
 package cache
 
 import (

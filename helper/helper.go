@@ -4,6 +4,12 @@
 // the client protocols' verbs (a decoded request in, what the encoder
 // needs out); Helper.Status reads the cache for status and the plugin.
 // It draws nothing: prompts go to a Prompter the front end supplies.
+//
+// What an importer may rely on: Helper.Token, Credentials, Status and
+// SignOut with the Cache, Locker, Prompter and LoginFunc interfaces they are
+// built on, and Identity's key (the cache entry name) staying stable. The
+// wire client and the config file are internal; the types of theirs this
+// API uses are named here (types.go).
 package helper
 
 import (

@@ -10,6 +10,10 @@
 // Errors are one line and safe to print: they never quote input values
 // (a value may be a password or token), at most the name of a known key.
 // The rules follow docs/client-protocols.md.
+//
+// What an importer may rely on: the Decode*/Encode* functions and their
+// request and answer types keep their meaning (the bytes each client
+// accepts); the "not mine" answers stay each client's own convention.
 package protocol
 
 import (

@@ -13,6 +13,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/authos/authos-credential-helper/protocol"
 )
 
 // The kubeconfig is edited as lines, located with goccy/go-yaml's AST:
@@ -52,7 +54,7 @@ func kubeUserEntry(p planOpts, indent string) string {
 		"- name: " + yamlScalar(kubeUserName(p.profile)),
 		"  user:",
 		"    exec:",
-		"      apiVersion: client.authentication.k8s.io/v1",
+		"      apiVersion: " + protocol.KubeAPIVersionV1,
 		"      command: " + yamlScalar(p.binary),
 		"      args: [kube, --profile, " + yamlScalar(p.profile) + "]",
 		"      interactiveMode: IfAvailable",
@@ -543,7 +545,7 @@ func validateKube(b []byte, user, binary, context string) error {
 	for _, u := range cfg.Users {
 		if u.Name == user {
 			found++
-			if u.User.Exec.Command != binary || u.User.Exec.APIVersion != "client.authentication.k8s.io/v1" || len(u.User.Exec.Args) != 3 {
+			if u.User.Exec.Command != binary || u.User.Exec.APIVersion != protocol.KubeAPIVersionV1 || len(u.User.Exec.Args) != 3 {
 				return fmt.Errorf("user %s reads back as %+v", user, u.User.Exec)
 			}
 		}

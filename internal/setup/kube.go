@@ -55,7 +55,7 @@ func kubeUserEntry(p planOpts, indent string) string {
 		"  user:",
 		"    exec:",
 		"      apiVersion: " + protocol.KubeAPIVersionV1,
-		"      command: " + yamlScalar(p.binary),
+		"      command: " + yamlScalar(p.kubeCommand()),
 		"      args: [kube, --profile, " + yamlScalar(p.profile) + "]",
 		"      interactiveMode: IfAvailable",
 		"      provideClusterInfo: false",
@@ -289,6 +289,66 @@ func (d *kubeDoc) spliceInLine(line, start, end int, with string) []byte {
 	return d.replaceLines(line, line, l[:start]+with+l[end:])
 }
 
+// kubeCommand is the exec command setup writes: the bare name when the
+// binary is found on PATH under it (so kubectl's installHint can show when it
+// is gone), else the absolute path.
+func (p planOpts) kubeCommand() string {
+	if p.kubeCmd != "" {
+		return p.kubeCmd
+	}
+	return p.binary
+}
+
+// KubeCommand is the exec command for the helper at binary (symlinks
+// resolved): "authos-credential-helper" when lookPath finds that name and
+// it is the same file, else binary. found is the path kubectl resolves the
+// command to (what a kuberc allowlist must name).
+func KubeCommand(binary string, lookPath func(string) (string, error)) (command, found string) {
+	const name = "authos-credential-helper"
+	if lp, err := lookPath(name); err == nil {
+		if real, err := filepath.EvalSymlinks(lp); err == nil && real == binary {
+			return name, lp
+		}
+	}
+	return binary, binary
+}
+
+// plainHTTPContexts warns about each context using user whose cluster is
+// http://: kubectl runs no exec plugin for such a cluster.
+func plainHTTPContexts(b []byte, user string) []string {
+	var cfg struct {
+		Clusters []struct {
+			Name    string `yaml:"name"`
+			Cluster struct {
+				Server string `yaml:"server"`
+			} `yaml:"cluster"`
+		} `yaml:"clusters"`
+		Contexts []struct {
+			Name    string `yaml:"name"`
+			Context struct {
+				Cluster string `yaml:"cluster"`
+				User    string `yaml:"user"`
+			} `yaml:"context"`
+		} `yaml:"contexts"`
+	}
+	if yaml.Unmarshal(b, &cfg) != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range cfg.Contexts {
+		if c.Context.User != user {
+			continue
+		}
+		for _, cl := range cfg.Clusters {
+			if cl.Name == c.Context.Cluster && strings.HasPrefix(strings.ToLower(cl.Cluster.Server), "http://") {
+				out = append(out, fmt.Sprintf("context %s's cluster %s is %s: kubectl runs no exec plugin over plain http, so it never asks the helper; use the cluster's https:// address",
+					c.Name, cl.Name, cl.Cluster.Server))
+			}
+		}
+	}
+	return out
+}
+
 // kubeIn is what the kube plan is made from.
 type kubeIn struct {
 	path    string
@@ -305,7 +365,12 @@ func (r *run) kubePlan() (plan, error) {
 		return nil, err
 	}
 	r.state.get("kube|"+in.path, &in.st)
-	return planKube(r.planOpts(), in)
+	pl, err := planKube(r.planOpts(), in)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := r.kubercPlan()
+	return append(pl, rc...), err
 }
 
 // planKube adds or replaces the user authos-<profile> in the kubeconfig
@@ -411,7 +476,7 @@ func setKube(p planOpts, in kubeIn, d *kubeDoc, b []byte, st kubeState, parse fu
 		text := "users:\n" + kubeUserEntry(p, "")
 		b = d.replaceLines(len(d.lines)+1, len(d.lines), text)
 		st.AddedUsersKey = true
-		pl.say("added", "user %s running %s %s", user, p.binary, where)
+		pl.say("added", "user %s running %s %s", user, p.kubeCommand(), where)
 	case isEmptyValue(mv.Value):
 		line := mv.Key.GetToken().Position.Line
 		prev := d.lines[line-1]
@@ -421,7 +486,7 @@ func setKube(p planOpts, in kubeIn, d *kubeDoc, b []byte, st kubeState, parse fu
 			prev += "\n"
 		}
 		st.PrevUsersLine = &prev
-		pl.say("added", "user %s running %s %s", user, p.binary, where)
+		pl.say("added", "user %s running %s %s", user, p.kubeCommand(), where)
 	default:
 		seq, ok := mv.Value.(*ast.SequenceNode)
 		if !ok || seq.IsFlowStyle || len(seq.Entries) == 0 {
@@ -434,12 +499,12 @@ func setKube(p planOpts, in kubeIn, d *kubeDoc, b []byte, st kubeState, parse fu
 			entry = kubeUserEntry(p, strings.Repeat(" ", e.Start.Position.Column-1))
 			if old := strings.Join(d.lines[first-1:last], ""); old != entry {
 				b = d.replaceLines(first, last, entry)
-				pl.say("replaced", "user %s, now running %s %s", user, p.binary, where)
+				pl.say("replaced", "user %s, now running %s %s", user, p.kubeCommand(), where)
 			}
 		} else {
 			_, last := entryLines(seq.Entries[len(seq.Entries)-1])
 			b = d.replaceLines(last+1, last, entry)
-			pl.say("added", "user %s running %s %s", user, p.binary, where)
+			pl.say("added", "user %s running %s %s", user, p.kubeCommand(), where)
 		}
 	}
 
@@ -466,10 +531,13 @@ func setKube(p planOpts, in kubeIn, d *kubeDoc, b []byte, st kubeState, parse fu
 		}
 	}
 
+	for _, w := range plainHTTPContexts(b, user) {
+		pl = append(pl, change{warn: w})
+	}
 	if bytes.Equal(b, orig) {
 		return pl, nil
 	}
-	if err := validateKube(b, user, p.binary, in.context); err != nil {
+	if err := validateKube(b, user, p.kubeCommand(), in.context); err != nil {
 		return nil, fmt.Errorf("setup kube: internal error, not writing %s: %w", path, err)
 	}
 	return append(pl, change{act: actWrite, path: path, data: b, stateKey: stKey, state: st}), nil

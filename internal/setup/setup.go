@@ -68,6 +68,9 @@ type Options struct {
 	Git string
 	// GOOS and GOARCH name Terraform's plugin folder; empty: this binary's.
 	GOOS, GOARCH string
+	// LookPath finds a command as kubectl would; nil: a search of
+	// Getenv("PATH").
+	LookPath func(string) (string, error)
 }
 
 // UsageError is a mistake on the command line or in the config that the
@@ -115,6 +118,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.GOARCH == "" {
 		o.GOARCH = runtime.GOARCH
+	}
+	if o.LookPath == nil {
+		o.LookPath = func(name string) (string, error) { return LookPathIn(o.Getenv("PATH"), name) }
 	}
 	name := o.Profile
 	if name == "" {
@@ -371,6 +377,8 @@ type change struct {
 	stateKey  string
 	state     any
 	dropEmpty bool
+
+	warn string // a warning line instead of a change (nothing else is set)
 }
 
 type action int
@@ -395,6 +403,10 @@ const (
 // apply carries out a plan in order.
 func (r *run) apply(ctx context.Context, pl plan) error {
 	for _, c := range pl {
+		if c.warn != "" {
+			r.logf("warning: %s", c.warn)
+			continue
+		}
 		if r.DryRun && c.act > actIfDone {
 			continue
 		}
@@ -488,10 +500,16 @@ type planOpts struct {
 	profile     string // its name
 	binary      string
 	home        string // paths under it are shown as ~/...
+	kubeCmd     string // kube: the exec command ("": binary)
+	kubeFound   string // kube: the path kubectl resolves it to ("": binary)
 }
 
 func (r *run) planOpts() planOpts {
-	return planOpts{undo: r.Undo, force: r.Force, profile: r.name, binary: r.Binary, home: r.home}
+	p := planOpts{undo: r.Undo, force: r.Force, profile: r.name, binary: r.Binary, home: r.home}
+	if r.Client == "kube" {
+		p.kubeCmd, p.kubeFound = KubeCommand(r.Binary, r.LookPath)
+	}
+	return p
 }
 
 // where is " (in ~/file)", how each change line names the file.

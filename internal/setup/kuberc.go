@@ -30,7 +30,9 @@ type kubercState struct {
 	PrevLine *string  `json:"prev_line,omitempty"` // "credentialPluginAllowlist: []" or similar
 }
 
-func (s kubercState) empty() bool { return s.Entry == "" && len(s.Profiles) == 0 && !s.AddedKey && s.PrevLine == nil }
+func (s kubercState) empty() bool {
+	return s.Entry == "" && len(s.Profiles) == 0 && !s.AddedKey && s.PrevLine == nil
+}
 
 const kubercListKey = "credentialPluginAllowlist"
 

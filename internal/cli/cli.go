@@ -117,6 +117,7 @@ commands:
   kube      kubectl exec credential plugin (ExecCredential v1, v1beta1)
   terraform Terraform/OpenTofu credentials helper (also as terraform-credentials-authos)
   setup     configure git|docker|kube|terraform for a profile (--undo, --dry-run)
+  doctor    explain why a client gets no token: one line per check, with the fix (--json)
   dev-server  run the local AuthOS-compatible development server
   activation-server  serve the /activate pages for an AuthOS server (--server URL --listen ADDR)
   version   print version and compiled-in keyring backends
@@ -169,6 +170,8 @@ func Main(ctx context.Context, env Env) int {
 		err = runActivationServer(ctx, env, rest)
 	case "setup":
 		err = runSetup(ctx, env, rest)
+	case "doctor":
+		err = runDoctor(ctx, env, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return ExitOK

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+
+	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/internal/doctor"
+	"github.com/authos/authos-credential-helper/internal/setup"
+	"github.com/authos/authos-credential-helper/internal/version"
+)
+
+// runDoctor checks everything between the clients and a token
+// (`doctor [--profile P] [--json] [--offline]`); exit status 1 when
+// something is broken. All the rules are in package doctor.
+func runDoctor(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet(env, "doctor")
+	profile := fs.String("profile", "", "check only this profile")
+	asJSON := fs.Bool("json", false, "print JSON")
+	offline := fs.Bool("offline", false, "skip the server checks")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := newApp(env)
+	if err != nil {
+		return err
+	}
+	if *profile != "" {
+		if _, ok := a.cfg.Profiles[*profile]; !ok {
+			return usageError{fmt.Sprintf("doctor: no profile %q in config.toml (have: %s)", *profile, strings.Join(a.cfg.ProfileNames(), ", "))}
+		}
+	}
+	home := env.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	de := doctor.Env{
+		Getenv: env.Getenv, Environ: os.Environ(), Home: home, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
+		LookPath: func(name string) (string, error) { return setup.LookPathIn(env.Getenv("PATH"), name) },
+	}
+	if _, err := exec.LookPath("git"); err == nil {
+		de.Git = runGitConfig
+	}
+	d := doctor.Doctor{Config: a.cfg, Profile: *profile, Sources: doctor.Sources{
+		Env:    de,
+		Cache:  doctorCache{a},
+		Tokens: doctorTokens{a},
+		TTY:    doctor.Terminal{StderrTTY: isTerminal(env.Stderr), TTYOpens: hasTTY(env)},
+	}}
+	if !*offline {
+		d.Server = doctor.Prober{UserAgent: version.UserAgent(), Getenv: env.Getenv}
+	}
+	rep := d.Run(ctx)
+	if *asJSON {
+		if err := doctor.WriteJSON(env.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		doctor.WriteText(env.Stdout, rep)
+	}
+	if n := rep.Broken(); n > 0 {
+		return fmt.Errorf("doctor: %d problem(s) found; the fix for each is under its ✗ line", n)
+	}
+	return nil
+}
+
+// runGitConfig runs git as the clients would here (this folder's
+// repository config included); exit status 1 is "no such key".
+func runGitConfig(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("git %s: %v %s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), nil
+}
+
+// doctorCache reports the cache through the app's keyring and store.
+type doctorCache struct{ a *app }
+
+func (c doctorCache) Cache() doctor.CacheInfo {
+	info := doctor.CacheInfo{
+		KernelCacheTTL: c.a.cfg.Cache.KernelCacheTTL(),
+		Linux:          runtime.GOOS == "linux",
+		DBus:           c.a.env.Getenv("DBUS_SESSION_BUS_ADDRESS"),
+	}
+	info.Backend, info.BackendErr = c.a.keys.Backend()
+	if info.BackendErr != nil {
+		return info
+	}
+	st, err := c.a.h.Status(c.a.cfg, c.a.store)
+	if err != nil {
+		info.StatusErr = err
+		return info
+	}
+	for _, e := range st.Identities {
+		if e.Unreadable != nil {
+			info.Unreadable = append(info.Unreadable, fmt.Sprintf("%s (token entry%s): %s", e.Name, profileNote(e.Profile), cache.Reason(e.Unreadable)))
+		}
+	}
+	for _, r := range st.Stored {
+		if r.Unreadable != nil {
+			info.Unreadable = append(info.Unreadable, fmt.Sprintf("%s (%s credential): %s", r.Name, r.Kind, cache.Reason(r.Unreadable)))
+		}
+	}
+	return info
+}
+
+func profileNote(p string) string {
+	if p == "" {
+		return ""
+	}
+	return " of profile " + p
+}
+
+// doctorTokens reports each profile's cached token. The hooks of
+// doctor.TokenInfo (Revoked, LastMiss, Verified) are left unset here.
+type doctorTokens struct{ a *app }
+
+func (t doctorTokens) Token(_ context.Context, profile string) doctor.TokenInfo {
+	if _, err := t.a.keys.Backend(); err != nil {
+		return doctor.TokenInfo{Err: errors.New("no usable keyring (see the cache section)")}
+	}
+	id := helper.FromProfile(profile, t.a.cfg.Profiles[profile])
+	st, found, err := t.a.h.EntryStatus(id.Key())
+	if err != nil {
+		return doctor.TokenInfo{Err: err}
+	}
+	if !found {
+		return doctor.TokenInfo{}
+	}
+	return doctor.TokenInfo{Entry: &st}
+}

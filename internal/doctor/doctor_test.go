@@ -208,7 +208,9 @@ func TestTerraformChecks(t *testing.T) {
 		{"set up", func(*TerraformInput) {}, `credentials_helper "authos"`, OK, ""},
 		{"TF_TOKEN_ for the host", func(in *TerraformInput) { in.TokenVars = []string{"TF_TOKEN_tf_acme__corp_example"} },
 			"TF_TOKEN_tf_acme__corp_example is set: Terraform sends that token to tf.acme-corp.example", Fail, "unset TF_TOKEN_tf_acme__corp_example"},
-		{"credentials block", func(in *TerraformInput) { in.Config = append(in.Config, "credentials \"tf.acme-corp.example\" {\n  token = \"x\"\n}\n"...) },
+		{"credentials block", func(in *TerraformInput) {
+			in.Config = append(in.Config, "credentials \"tf.acme-corp.example\" {\n  token = \"x\"\n}\n"...)
+		},
 			`has a credentials "tf.acme-corp.example" block`, Fail, `remove the credentials "tf.acme-corp.example" block`},
 		{"credentials.tfrc.json", func(in *TerraformInput) {
 			in.Creds = []byte(`{"credentials": {"tf.acme-corp.example": {"token": "x"}, "app.terraform.io": {"token": "y"}}}`)

@@ -16,7 +16,7 @@ type Env struct {
 	Environ      []string // NAME=value; only the names of TF_TOKEN_ variables are used
 	Home         string
 	GOOS, GOARCH string
-	ReadFile     func(string) ([]byte, error)     // nil: os.ReadFile
+	ReadFile     func(string) ([]byte, error)      // nil: os.ReadFile
 	Stat         func(string) (fs.FileInfo, error) // nil: os.Stat
 	LookPath     func(string) (string, error)      // finds a command on PATH
 	// Git runs git with args and returns its stdout; exit status 1 (no

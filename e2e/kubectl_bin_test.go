@@ -194,7 +194,8 @@ func TestKubectlBinaryPluginRunsPerCall(t *testing.T) {
 			s := newKubectlSandbox(t, d, api)
 			tok := s.login(t, 1)
 			cnt := newCounter(t, s.root, "kube-plugin")
-			replaceInFile(t, s.env["KUBECONFIG"], "command: "+bin+"\n", "command: "+cnt.path+"\n")
+			// setup wrote the bare name: the binary is on the sandbox's PATH.
+			replaceInFile(t, s.env["KUBECONFIG"], "command: authos-credential-helper\n", "command: "+cnt.path+"\n")
 
 			assertKubectlWorks(t, s, api, tok)
 			runs := cnt.runs(t)

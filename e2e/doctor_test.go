@@ -106,7 +106,9 @@ func TestDoctorAllClear(t *testing.T) {
 		{"token", "valid token for " + binUser},
 		{"server", d.URL + " answers"},
 		{"clock", "within"},
-		{"device", "device authorization offered"},
+		{"device", "the metadata document offers device authorization"},
+		{"device", d.URL + "/auth/device/code answers (405 to a GET"},
+		{"device", d.URL + "/auth/token answers (405 to a GET"},
 	} {
 		checkLine(t, out, "✓", c.area, c.summary, "")
 	}

@@ -3,6 +3,9 @@ package doctor
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -307,6 +310,11 @@ func TestTerminalChecks(t *testing.T) {
 // fakeAuthOS records every request; it serves the metadata document and
 // the JWKS with a Date header skew away from now.
 func fakeAuthOS(t *testing.T, skew time.Duration) (*httptest.Server, func() []string) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := base64.RawURLEncoding.EncodeToString(key.N.Bytes())
 	var mu sync.Mutex
 	var seen []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -319,8 +327,14 @@ func fakeAuthOS(t *testing.T, skew time.Duration) (*httptest.Server, func() []st
 			base := "http://" + r.Host
 			json.NewEncoder(w).Encode(map[string]any{"service": "AuthOS", "metadata_version": 1, "issuer": base, "jwks_uri": base + "/.well-known/jwks.json",
 				"oauth_device_authorization": map[string]any{"status": "beta", "device_authorization_endpoint": base + "/auth/device/code", "token_endpoint": base + "/auth/token"}})
+		case "/auth/device/code", "/auth/token":
+			if r.Method != http.MethodPost {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			http.Error(w, "doctor must not POST here", http.StatusTeapot)
 		case "/.well-known/jwks.json":
-			w.Write([]byte(`{"keys":[{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","n":"` + strings.Repeat("A", 342) + `","e":"AQAB"}]}`))
+			w.Write([]byte(`{"keys":[{"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","n":"` + n + `","e":"AQAB"}]}`))
 		default:
 			http.NotFound(w, r)
 		}
@@ -347,8 +361,10 @@ func TestProbeAndServerChecks(t *testing.T) {
 			info := Prober{UserAgent: "test", Getenv: getenv}.Probe(context.Background(), config.Profile{Server: srv.URL})
 			cs := ServerChecks(info, getenv, time.Now())
 			want(t, cs, tc.summary, tc.st, "")
-			want(t, cs, "answers (", OK, "")
-			want(t, cs, "device authorization offered (status beta)", OK, "")
+			want(t, cs, "answers (1 signing key)", OK, "")
+			want(t, cs, "offers device authorization (status beta)", OK, "")
+			want(t, cs, "/auth/device/code answers (405 to a GET", OK, "")
+			want(t, cs, "/auth/token answers (405 to a GET", OK, "")
 			want(t, cs, "HTTPS_PROXY, NO_PROXY set", Info, "")
 			for _, c := range cs {
 				if strings.Contains(c.Summary, "secret") {
@@ -356,9 +372,12 @@ func TestProbeAndServerChecks(t *testing.T) {
 				}
 			}
 			for _, r := range seen() {
-				if !strings.HasPrefix(r, "GET /.well-known/") || !strings.HasSuffix(r, "auth=") {
-					t.Errorf("doctor sent %s: only GETs of public documents, never a token or a device code request", r)
+				if !strings.HasPrefix(r, "GET /") || !strings.HasSuffix(r, "auth=") {
+					t.Errorf("doctor sent %s: only GETs, never a token or a device code request", r)
 				}
+			}
+			if len(seen()) != 4 {
+				t.Errorf("requests: %q", seen())
 			}
 		})
 	}

@@ -31,12 +31,25 @@ type ServerInfo struct {
 
 	Discovery   authos.Discovery
 	DiscoverErr error // *authos.NotOfferedError, or another failure
+	// Routes are the device authorization and token endpoints as a GET
+	// found them: AuthOS answers 405 on its POST routes, 404 where there
+	// is no such route.
+	Routes []Route
+}
+
+// Route is one endpoint's answer to a GET.
+type Route struct {
+	URL    string
+	Status int
+	Err    error
 }
 
 // Prober asks servers through authos.Client (its redirect rule and TLS
 // settings): the metadata document, then the JWKS, whose answer also
-// gives the Date header. It sends no token and never calls the device
-// authorization endpoint, which would create a sign-in code.
+// gives the Date header, then a GET of the device authorization and token
+// endpoints, which AuthOS answers 405 (they are POST routes). It sends no
+// token, and never POSTs to the device authorization endpoint, which would
+// create a sign-in code.
 type Prober struct {
 	UserAgent string
 	Getenv    func(string) string
@@ -114,7 +127,32 @@ func (pr Prober) Probe(ctx context.Context, p config.Profile) ServerInfo {
 	}
 	keys, err := jwks.Parse(body)
 	info.Keys, info.KeysErr = len(keys), err
+	if info.DiscoverErr == nil {
+		for _, u := range []string{info.Discovery.Endpoints.DeviceAuthorization, info.Discovery.Endpoints.Token} {
+			info.Routes = append(info.Routes, getRoute(ctx, authos.Guard(c.HTTP), u, pr.UserAgent))
+		}
+	}
 	return info
+}
+
+// getRoute GETs a POST route: nothing is created, nothing secret is sent.
+func getRoute(ctx context.Context, hc *http.Client, u, ua string) Route {
+	r := Route{URL: u}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	req.Header.Set("User-Agent", ua)
+	resp, err := hc.Do(req)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	r.Status = resp.StatusCode
+	return r
 }
 
 func issuer(cn string, org []string) string {
@@ -171,6 +209,9 @@ func ServerChecks(s ServerInfo, getenv func(string) string, now time.Time) []Che
 	case s.KeysErr != nil:
 		out = append(out, Check{Area: "server", Status: Fail, Summary: fmt.Sprintf("%s answers, but its signing keys do not: %v", s.URL, s.KeysErr),
 			Fix: "check server in the profile: it must be the AuthOS base URL"})
+	case s.Keys == 0:
+		out = append(out, Check{Area: "server", Status: Warn, Summary: fmt.Sprintf("%s answers, but its JWKS lists no usable signing key, so no token from it can be verified", s.URL),
+			Fix: "ask your AuthOS administrator to check the server's signing keys"})
 	default:
 		out = append(out, Check{Area: "server", Status: OK, Summary: fmt.Sprintf("%s answers (%d signing %s)", s.URL, s.Keys, map[bool]string{true: "key", false: "keys"}[s.Keys == 1])})
 	}
@@ -206,10 +247,23 @@ func ServerChecks(s ServerInfo, getenv func(string) string, now time.Time) []Che
 		if d.DeviceStatus != "" {
 			status = " (status " + d.DeviceStatus + ")"
 		}
-		out = append(out, Check{Area: "device", Status: OK, Summary: fmt.Sprintf("device authorization offered%s: %s, %s", status, d.Endpoints.DeviceAuthorization, d.Endpoints.Token)})
+		out = append(out, Check{Area: "device", Status: OK, Summary: "the metadata document offers device authorization" + status})
 	default:
-		out = append(out, Check{Area: "device", Status: Info,
-			Summary: "device endpoints not probed: the server has no metadata document, and POST /auth/device/code would create a sign-in code; the first sign-in shows whether they work"})
+		out = append(out, Check{Area: "device", Status: Info, Summary: "no metadata document (a server before AuthOS v0.8): using the fixed paths"})
+	}
+	for _, r := range s.Routes {
+		switch {
+		case r.Err != nil:
+			out = append(out, Check{Area: "device", Status: Fail, Summary: fmt.Sprintf("%s does not answer: %v", r.URL, r.Err), Fix: "check the network and the proxy variables"})
+		case r.Status == http.StatusNotFound:
+			out = append(out, Check{Area: "device", Status: Fail, Summary: fmt.Sprintf("%s is not there (404): this server has no device flow at that path", r.URL),
+				Fix: "check server in the profile: it must be the AuthOS base URL"})
+		case r.Status == http.StatusMethodNotAllowed:
+			out = append(out, Check{Area: "device", Status: OK, Summary: r.URL + " answers (405 to a GET, as a POST route should; no code was requested)"})
+		default:
+			out = append(out, Check{Area: "device", Status: Warn, Summary: fmt.Sprintf("%s answered a GET with %d, where AuthOS answers 405", r.URL, r.Status),
+				Fix: "check server in the profile, and any proxy in between"})
+		}
 	}
 	for _, w := range s.Discovery.Warnings {
 		out = append(out, Check{Area: "device", Status: Warn, Summary: w})

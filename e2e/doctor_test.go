@@ -14,7 +14,7 @@ import (
 // dev (an https cluster) with a kuberc whose Allowlist setup extends.
 func newDoctorSandbox(t *testing.T, d *devServer) *binSandbox {
 	t.Helper()
-	s := newBinSandbox(t, d, `git = ["https://git.acme.example/"]`, `docker = ["registry.acme.example"]`, `terraform = ["tf.acme.example"]`)
+	s := newBinSandbox(t, d, `git = ["https://git.acme.example/", "https://code.acme.example/team/"]`, `docker = ["registry.acme.example"]`, `terraform = ["tf.acme.example"]`)
 	s.env["GIT_CONFIG_NOSYSTEM"] = "1"
 	writeFile(t, s.env["KUBECONFIG"], "apiVersion: v1\nkind: Config\nclusters:\n- name: dev\n  cluster:\n    server: https://k8s.acme.example:6443\n"+
 		"contexts:\n- name: dev\n  context:\n    cluster: dev\n    user: nobody\ncurrent-context: dev\nusers:\n- name: nobody\n  user:\n    token: x\n")
@@ -95,6 +95,7 @@ func TestDoctorAllClear(t *testing.T) {
 	}
 	for _, c := range []struct{ area, summary string }{
 		{"git", "https://git.acme.example/: git asks authos first"},
+		{"git", "https://code.acme.example/team/: git asks authos first"},
 		{"git", "git-credential-authos is on PATH"},
 		{"docker", "registry.acme.example: docker asks authos (credHelpers"},
 		{"docker", "docker-credential-authos is on PATH"},
@@ -170,8 +171,17 @@ func TestDoctorPlantedProblems(t *testing.T) {
 			writeFile(t, filepath.Join(s.env["HOME"], ".terraform.d", "credentials.tfrc.json"), `{"credentials": {"tf.acme.example": {"token": "tf-static-secret"}}}`)
 		}, "terraform", "credentials.tfrc.json holds a token for tf.acme.example", `remove "tf.acme.example" from ~/.terraform.d/credentials.tfrc.json`, nil},
 		{"git store helper earlier in the chain", func(t *testing.T, s *binSandbox) {
-			replaceInFile(t, filepath.Join(s.env["HOME"], ".gitconfig"), "\thelper = \n", "\thelper = \n\thelper = store\n")
+			const sec = "[credential \"https://git.acme.example/\"]\n\thelper = \n"
+			replaceInFile(t, filepath.Join(s.env["HOME"], ".gitconfig"), sec, sec+"\thelper = store\n")
 		}, "git", `https://git.acme.example/: git asks helper "store"`, "git config --file ",
+			func(t *testing.T, s *binSandbox) { s.runFix(t, "git") }},
+		{"git useHttpPath off for a path prefix", func(t *testing.T, s *binSandbox) {
+			cmd := exec.Command("git", "config", "--global", "--unset", "credential.https://code.acme.example/team/.useHttpPath")
+			cmd.Env = s.environ()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, out)
+			}
+		}, "git", "https://code.acme.example/team/: git passes the helper no path (useHttpPath is off)", "git config --global credential.https://code.acme.example/team/.useHttpPath true",
 			func(t *testing.T, s *binSandbox) { s.runFix(t, "git") }},
 		{"http:// kube cluster", func(t *testing.T, s *binSandbox) {
 			replaceInFile(t, s.env["KUBECONFIG"], "server: https://k8s.acme.example:6443", "server: http://127.0.0.1:8080")

@@ -432,3 +432,27 @@ func TestRunSkipsClientsAProfileDoesNotUse(t *testing.T) {
 		t.Errorf("%+v", rep)
 	}
 }
+
+func TestGitUseHTTPPath(t *testing.T) {
+	prof := config.Profile{Git: []string{"https://code.acme.example/team/"}}
+	const sec = "credential.https://code.acme.example/team/."
+	chain := []GitEntry{{gc, sec + "helper", ""}, {gc, sec + "helper", "authos"}}
+	for _, tc := range []struct {
+		name  string
+		extra []GitEntry
+		fail  bool
+	}{
+		{"set as setup does", []GitEntry{{gc, sec + "usehttppath", "true"}}, false},
+		{"for the whole host", []GitEntry{{gc, "credential.https://code.acme.example.usehttppath", "yes"}}, false},
+		{"missing", nil, true},
+		{"turned off later", []GitEntry{{gc, sec + "usehttppath", "true"}, {gc, "credential.usehttppath", "false"}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := GitChecks("acme", prof, append(chain, tc.extra...), true, nil)
+			got := find(cs, "useHttpPath is off")
+			if tc.fail != (len(got) == 1) || tc.fail && !strings.Contains(got[0].Fix, "git config --global credential.https://code.acme.example/team/.useHttpPath true") {
+				t.Errorf("%+v", cs)
+			}
+		})
+	}
+}

@@ -29,10 +29,36 @@ func ParseGitEntries(out string) []GitEntry {
 	return es
 }
 
-// scope is the URL of a credential.<url>.helper key ("" for credential.helper).
-func (e GitEntry) scope() string {
+// scope is the URL of a credential.<url>.NAME key ("" for credential.NAME),
+// and name NAME (git lists it in lower case).
+func (e GitEntry) scope() (scope, name string) {
 	s := strings.TrimPrefix(e.Key, "credential.")
-	return strings.TrimSuffix(strings.TrimSuffix(s, "helper"), ".")
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return "", s
+}
+
+func (e GitEntry) matches(target string) bool {
+	s, _ := e.scope()
+	return s == "" || urlMatch(s, target)
+}
+
+// GitUseHTTPPath is the useHttpPath git applies for target: the last
+// matching setting.
+func GitUseHTTPPath(entries []GitEntry, target string) bool {
+	on := false
+	for _, e := range entries {
+		if _, n := e.scope(); n == "usehttppath" && e.matches(target) {
+			switch strings.ToLower(strings.TrimSpace(e.Value)) {
+			case "true", "yes", "on", "1":
+				on = true
+			default:
+				on = false
+			}
+		}
+	}
+	return on
 }
 
 // GitChain is the list of helpers git asks for target, in order: every
@@ -40,7 +66,7 @@ func (e GitEntry) scope() string {
 func GitChain(entries []GitEntry, target string) []GitEntry {
 	var chain []GitEntry
 	for _, e := range entries {
-		if s := e.scope(); s != "" && !urlMatch(s, target) {
+		if _, n := e.scope(); n != "helper" || !e.matches(target) {
 			continue
 		}
 		if e.Value == "" {
@@ -165,8 +191,19 @@ func GitChecks(name string, p config.Profile, entries []GitEntry, isDefault bool
 		if !bad {
 			out = append(out, Check{Area: "git", Status: OK, Summary: fmt.Sprintf("%s: git asks authos first (%s)", u, chain[at].Key)})
 		}
+		if hasPath(u) && !GitUseHTTPPath(entries, u) {
+			out = append(out, Check{Area: "git", Status: Fail,
+				Summary: fmt.Sprintf("%s: git passes the helper no path (useHttpPath is off), so the helper cannot tell this prefix from the rest of the host", u),
+				Fix:     fmt.Sprintf("git config --global %s true", shellWord("credential."+u+".useHttpPath"))})
+		}
 	}
 	return out
+}
+
+// hasPath says whether a prefix has a path beyond "/".
+func hasPath(prefix string) bool {
+	u, err := url.Parse(prefix)
+	return err == nil && strings.Trim(u.Path, "/") != ""
 }
 
 func origin(e GitEntry, pretty func(string) string) string {
@@ -215,7 +252,7 @@ func (d *Doctor) gitChecks(ctx context.Context, name string, p config.Profile) [
 	if d.Env.Git == nil {
 		return []Check{{Area: "git", Status: Info, Summary: "git is not installed; not checked"}}
 	}
-	out, err := d.Env.Git(ctx, "config", "--show-origin", "-z", "--get-regexp", `^credential\..*helper$`)
+	out, err := d.Env.Git(ctx, "config", "--show-origin", "-z", "--get-regexp", `^credential\..*(helper|usehttppath)$`)
 	if err != nil {
 		return []Check{{Area: "git", Status: Fail, Summary: "reading git's configuration: " + err.Error()}}
 	}

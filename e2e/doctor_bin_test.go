@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,4 +52,41 @@ func TestDoctorKubectlPlainHTTPCluster(t *testing.T) {
 		t.Fatalf("doctor exit %d:\n%s", code, out)
 	}
 	checkLine(t, out, "✗", "kube", "context plain: cluster plain is "+api.URL+", and kubectl runs no exec plugin over plain http", "use the cluster's https:// address")
+}
+
+// With the real docker: a credsStore naming another helper (and no
+// credHelpers entry) answers for the registry instead of authos; doctor
+// names it, and its fix (setup docker: a credHelpers entry wins over
+// credsStore) makes docker use the helper again, credsStore untouched.
+func TestDoctorDockerCredsStoreAhead(t *testing.T) {
+	t.Parallel()
+	d := startDevServer(t)
+	reg := startFakeRegistry(t, d.URL, false, false)
+	s := newDockerSandbox(t, d, reg)
+	s.login(t, 1)
+	cfgPath := filepath.Join(s.env["DOCKER_CONFIG"], "config.json")
+	writeFile(t, cfgPath, `{"credsStore": "desktop"}`)
+
+	c, code := s.runClient(t, nil, "docker", dockerInspectArgs(reg)...)
+	// docker asks docker-credential-desktop (not installed here), gets
+	// nothing, and goes without credentials: the helper is never asked.
+	if msg := strings.ToLower(c.stderr.String()); code == 0 || !strings.Contains(msg, "no basic auth credentials") && !strings.Contains(msg, "unauthorized") {
+		t.Fatalf("docker with credsStore desktop: exit %d, want a refusal\n%s", code, c.output())
+	}
+	out, code := s.doctor(t, "--offline")
+	if code != 1 {
+		t.Fatalf("doctor exit %d:\n%s", code, out)
+	}
+	checkLine(t, out, "✗", "docker", reg.host+`: docker asks credsStore "desktop"`, "authos-credential-helper setup docker --profile acme")
+
+	s.setup(t, "docker", "--profile", "acme")
+	c, code = s.runClient(t, nil, "docker", dockerInspectArgs(reg)...)
+	assertInspected(t, c, code, reg)
+	if got := setupRead(t, cfgPath); !strings.Contains(got, `"credsStore": "desktop"`) {
+		t.Errorf("the fix changed credsStore:\n%s", got)
+	}
+	if out, code := s.doctor(t, "--offline"); code != 0 {
+		t.Errorf("after the fix: exit %d\n%s", code, out)
+	}
+	s.assertDeviceCodes(t, 1, "docker after login, before and after the fix")
 }

@@ -200,7 +200,7 @@ func WriteJSON(w io.Writer, r Report) error {
 	return enc.Encode(out)
 }
 
-// helperStatus is how a token entry is described.
+// entryWho names a token entry's user: the email, else the subject.
 func entryWho(e helper.EntryStatus) string {
 	if e.Email != "" {
 		return e.Email

@@ -73,11 +73,18 @@ func TestGitChecks(t *testing.T) {
 			`hands every token from authos to helper "store" too`, Warn, "--unset credential.helper '^store$'"},
 		{"not set up", []GitEntry{{gc, "credential.helper", "osxkeychain"}}, "git does not ask the helper", Fail, "authos-credential-helper setup git --profile acme"},
 		{"another host's section", []GitEntry{{gc, "credential.https://git.other.example/.helper", "authos"}}, "git does not ask the helper", Fail, "setup git"},
+		{"a shell command before ours, never shown", []GitEntry{{gc, "credential.helper", "!f() { echo password=hunter2; }; f"}, {gc, sec, "authos"}},
+			"git asks helper \"a shell command\"", Fail, "remove the shell-command credential.helper from /h/.gitconfig"},
 		{"another profile's helper", []GitEntry{{gc, sec, ""}, {gc, sec, "authos --profile work"}}, "not for this profile", Fail, "--force"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := GitChecks("acme", prof, tc.entries, true, nil)
 			want(t, cs, tc.summary, tc.st, tc.fix)
+			for _, c := range cs {
+				if strings.Contains(c.Summary+c.Fix, "hunter2") {
+					t.Errorf("a shell helper's text was shown: %+v", c)
+				}
+			}
 		})
 	}
 }
@@ -164,7 +171,7 @@ func TestKubeChecks(t *testing.T) {
 		fix              string
 	}{
 		{"https", kc("https://k8s.acme.example"), KubercInfo{}, path, "context dev uses it for https://k8s.acme.example", OK, ""},
-		{"http cluster", kc("http://127.0.0.1:8080"), KubercInfo{}, path, "kubectl runs no exec plugin over plain http", Fail, "https://"},
+		{"http cluster, its userinfo not shown", kc("http://bob:pw@127.0.0.1:8080"), KubercInfo{}, path, "cluster c is http://127.0.0.1:8080, and kubectl runs no exec plugin over plain http", Fail, "https://"},
 		{"command gone", kc("https://k"), KubercInfo{}, lookIn(nil), "kubectl cannot run user authos-acme's command", Fail, "setup kube --profile acme"},
 		{"no context", "users:\n" + user, KubercInfo{}, path, "no context uses user authos-acme", Warn, "--context NAME"},
 		{"not set up", "users: []\n", KubercInfo{}, path, "no kubeconfig user authos-acme", Info, ""},

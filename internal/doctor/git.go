@@ -126,7 +126,12 @@ var storing = map[string]string{
 	"libsecret": "in the Secret Service", "gnome-keyring": "in the GNOME keyring",
 }
 
+// helperName is what a helper value is shown as: its first word; a shell
+// command ("!…") may hold a secret, so it is never shown.
 func helperName(v string) string {
+	if strings.HasPrefix(strings.TrimSpace(v), "!") {
+		return "a shell command"
+	}
 	f := strings.Fields(v)
 	if len(f) == 0 {
 		return v
@@ -215,6 +220,9 @@ func origin(e GitEntry, pretty func(string) string) string {
 }
 
 func gitUnsetFix(e GitEntry) string {
+	if strings.HasPrefix(strings.TrimSpace(e.Value), "!") {
+		return fmt.Sprintf("remove the shell-command %s from %s", e.Key, strings.TrimPrefix(e.Origin, "file:"))
+	}
 	if f, ok := strings.CutPrefix(e.Origin, "file:"); ok {
 		return fmt.Sprintf("git config --file %s --unset %s '^%s$'", shellWord(f), shellWord(e.Key), regexpQuote(e.Value))
 	}

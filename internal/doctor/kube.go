@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -76,11 +77,21 @@ func MergeKubeconfigs(paths []string, content map[string][]byte) (Kubeconfig, er
 		}
 		for _, c := range f.Clusters {
 			if _, dup := k.Clusters[c.Name]; !dup {
-				k.Clusters[c.Name] = c.Cluster.Server
+				k.Clusters[c.Name] = withoutUserinfo(c.Cluster.Server)
 			}
 		}
 	}
 	return k, nil
+}
+
+// withoutUserinfo drops a user and password from a URL before it is shown.
+func withoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }
 
 // KubercInfo is the kuberc kubectl ≥ 1.35 reads.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 )
 
@@ -60,24 +61,21 @@ type Kuberc struct {
 	Allowlist []string // the entries' names
 }
 
-// ParseKuberc reads the policy and allowlist of a kuberc.
+// ParseKuberc reads the policy and allowlist of a kuberc (any YAML, JSON
+// included: only the file setup edits must be block style).
 func ParseKuberc(b []byte) (Kuberc, error) {
-	d, err := parseKube(b)
-	if err != nil {
+	var f struct {
+		Policy    string `yaml:"credentialPluginPolicy"`
+		Allowlist []struct {
+			Name string `yaml:"name"`
+		} `yaml:"credentialPluginAllowlist"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
 		return Kuberc{}, err
 	}
-	k := Kuberc{}
-	if mv := d.key("credentialPluginPolicy"); mv != nil {
-		k.Policy = scalarString(mv.Value)
-	}
-	if mv := d.key(kubercListKey); mv != nil {
-		if seq, ok := mv.Value.(*ast.SequenceNode); ok {
-			for _, v := range seq.Values {
-				if n := mapGet(v, "name"); n != nil {
-					k.Allowlist = append(k.Allowlist, scalarString(n.Value))
-				}
-			}
-		}
+	k := Kuberc{Policy: f.Policy}
+	for _, e := range f.Allowlist {
+		k.Allowlist = append(k.Allowlist, e.Name)
 	}
 	return k, nil
 }
@@ -132,16 +130,31 @@ func planKuberc(p planOpts, in kubercIn) (plan, error) {
 		return nil, nil
 	}
 	where, stKey := p.where(in.path), "kuberc|"+in.path
-	d, err := parseKube(in.orig)
-	if err != nil {
-		return nil, fmt.Errorf("setup kube: kuberc %s: %w", in.path, err)
-	}
 	st := in.st
 	st.Profiles = slices.Clone(st.Profiles)
+	// Parsed for editing only when there is something to edit: a kuberc
+	// setup need not touch may be in any YAML style.
+	edit := func() (*kubeDoc, error) {
+		d, err := parseKube(in.orig)
+		if err != nil {
+			return nil, fmt.Errorf("setup kube: kuberc %s: %w", in.path, err)
+		}
+		return d, nil
+	}
 	if p.undo {
+		if !slices.Contains(st.Profiles, p.profile) || st.Entry == "" {
+			return nil, nil
+		}
+		d, err := edit()
+		if err != nil {
+			return nil, err
+		}
 		return undoKuberc(p, in, d, st)
 	}
-	k, _ := ParseKuberc(in.orig)
+	k, err := ParseKuberc(in.orig)
+	if err != nil {
+		return nil, fmt.Errorf("setup kube: kuberc %s does not parse (%v); kubectl ≥ 1.35 fails on it too", in.path, err)
+	}
 	want := p.kubeFound
 	if want == "" {
 		want = p.binary
@@ -164,6 +177,10 @@ func planKuberc(p planOpts, in kubercIn) (plan, error) {
 			return plan{{stateKey: stKey, state: st}}, nil
 		}
 		return nil, nil // the user's own entry
+	}
+	d, err := edit()
+	if err != nil {
+		return nil, err
 	}
 	mv := d.key(kubercListKey)
 	var b []byte

@@ -68,6 +68,7 @@ func TestSetupKubercAllowlist(t *testing.T) {
 		{"allow all", head + "credentialPluginPolicy: AllowAll\n", "", ""},
 		{"no policy", head, "", ""},
 		{"deny all", head + "credentialPluginPolicy: DenyAll\n", "", "kube: warning: kuberc ~/.kube/kuberc sets credentialPluginPolicy: DenyAll"},
+		{"JSON, nothing to add", `{"apiVersion": "kubectl.config.k8s.io/v1beta1", "kind": "Preference", "credentialPluginPolicy": "AllowAll"}`, "", ""},
 		{"already listed by the user", head + "credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist:\n- name: BIN\n", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,6 +102,14 @@ func TestSetupKubercAllowlist(t *testing.T) {
 				t.Errorf("undo left\n%s\nwant\n%s", got, orig)
 			}
 		})
+	}
+}
+
+func TestSetupKubercFlowStyleAllowlist(t *testing.T) {
+	w := newWorld(t)
+	write(t, filepath.Join(w.home, ".kube", "kuberc"), `{"kind": "Preference", "credentialPluginPolicy": "Allowlist", "credentialPluginAllowlist": []}`, 0o600)
+	if err := w.run("kube"); err == nil || !strings.Contains(err.Error(), "flow style") {
+		t.Fatalf("a JSON kuberc setup must edit: %v", err)
 	}
 }
 

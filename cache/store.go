@@ -52,8 +52,11 @@ type Entry struct {
 	TokenType   string    `json:"token_type"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	ObtainedAt  time.Time `json:"obtained_at"`
-	Subject     string    `json:"subject,omitempty"`
-	Email       string    `json:"email,omitempty"`
+	// CheckedAt is the last time the server was asked whether the token's
+	// session is alive (revalidation), answered or not; zero: never.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+	Subject   string    `json:"subject,omitempty"`
+	Email     string    `json:"email,omitempty"`
 }
 
 var (

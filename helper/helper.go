@@ -67,6 +67,13 @@ type Helper struct {
 	Revoke RevokeFunc
 	Now    func() time.Time
 	Margin time.Duration // 0 means DefaultMargin
+	// Check asks whether a cached token's session is still alive
+	// (revalidation); nil never asks. CheckSession asks AuthOS; tokens
+	// its /api cannot see (resource tokens) need another, local one.
+	Check CheckFunc
+	// Revalidate is how long a token is served after its last online
+	// check (or its sign-in) before Check is asked again; nil or 0: never.
+	Revalidate func(Identity) time.Duration
 }
 
 // Request asks for a token.
@@ -120,10 +127,18 @@ func notice(p Prompter, line string) {
 }
 
 // LoginRequiredError is a miss where nobody can see a prompt.
-type LoginRequiredError struct{ Identity Identity }
+type LoginRequiredError struct {
+	Identity Identity
+	// Revoked: the miss is a token whose session revalidation found ended.
+	Revoked bool
+}
 
 func (e *LoginRequiredError) Error() string {
-	return fmt.Sprintf("no valid AuthOS token for %s and no one to show a sign-in prompt to; run: %s", e.Identity, e.Identity.LoginCommand())
+	why := "no valid AuthOS token"
+	if e.Revoked {
+		why = "the AuthOS session has ended at the server (signed out elsewhere, or revoked), so there is no valid token"
+	}
+	return fmt.Sprintf("%s for %s and no one to show a sign-in prompt to; run: %s", why, e.Identity, e.Identity.LoginCommand())
 }
 
 func (h *Helper) now() time.Time {
@@ -147,22 +162,35 @@ func (h *Helper) margin(e cache.Entry) time.Duration {
 }
 
 // Token returns a valid token for req.Identity. A hit takes no lock and makes
-// no network call.
+// no network call, except the revalidation due once per Revalidate interval
+// (bounded by CheckTimeout; no answer serves the token).
 func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	if req.Prompt == nil {
 		req.Prompt = silent{}
 	}
 	name := req.Identity.Key()
 	var unreadable error // why the cached entry could not be used, if corrupt
+	revoked := false
 	if !req.Force {
-		c, ok, corrupt, err := h.lookup(req.Identity)
-		if ok || err != nil {
+		c, e, ok, corrupt, err := h.lookupEntry(req.Identity)
+		if err != nil {
 			return c, err
+		}
+		if ok && h.checkDue(req.Identity, e) {
+			if s, _ := h.revalidate(ctx, req.Identity, e); s == SessionRevoked {
+				ok, revoked = false, true
+			}
+		}
+		if ok {
+			return c, nil
 		}
 		unreadable = corrupt
 	}
 	if req.NonInteractive {
-		return Credential{}, &LoginRequiredError{Identity: req.Identity}
+		return Credential{}, &LoginRequiredError{Identity: req.Identity, Revoked: revoked}
+	}
+	if revoked {
+		notice(req.Prompt, RevokedText(req.Identity)+"; signing in again")
 	}
 	started := h.now()
 	unlock, waited, err := h.Locks.Lock(ctx, name, func() { req.Prompt.Waiting(req.Identity) })
@@ -231,20 +259,26 @@ func (h *Helper) cached(id Identity) (Credential, bool, error) {
 // lookup is cached, and also says why an entry that exists could not be
 // used (an error wrapping cache.ErrCorrupt), for the next sign-in to explain.
 func (h *Helper) lookup(id Identity) (c Credential, ok bool, corrupt, err error) {
-	e, err := h.get(id.Key())
+	c, _, ok, corrupt, err = h.lookupEntry(id)
+	return c, ok, corrupt, err
+}
+
+// lookupEntry is lookup that also returns the entry served.
+func (h *Helper) lookupEntry(id Identity) (c Credential, e cache.Entry, ok bool, corrupt, err error) {
+	e, err = h.get(id.Key())
 	switch {
 	case errors.Is(err, cache.ErrMiss):
-		return Credential{}, false, nil, nil
+		return Credential{}, e, false, nil, nil
 	case errors.Is(err, cache.ErrCorrupt):
-		return Credential{}, false, err, nil // replaced by the next login
+		return Credential{}, e, false, err, nil // replaced by the next login
 	case err != nil:
-		return Credential{}, false, nil, err
+		return Credential{}, e, false, nil, err
 	}
 	c = h.credential(id, e)
 	if !h.now().Before(c.ExpiresAt) {
-		return Credential{}, false, nil, nil
+		return Credential{}, e, false, nil, nil
 	}
-	return c, true, nil, nil
+	return c, e, true, nil, nil
 }
 
 // get reads an entry; one whose token is not a well-formed JWT (written by

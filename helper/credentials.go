@@ -3,6 +3,7 @@ package helper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/authos/authos-credential-helper/cache"
@@ -135,24 +136,54 @@ func (c *Credentials) GitGet(ctx context.Context, flags Selector, req protocol.G
 	return protocol.GitAnswer{Username: m.Username(), Password: cred.Token, Expiry: cred.ExpiresAt}, true, nil
 }
 
+// Dropped is what a client's erase or forget did to a profile's token.
+type Dropped struct {
+	// Identity is the profile's identity serving the host; zero when no
+	// profile serves it (then only a stored record was forgotten).
+	Identity Identity
+	// Found: a token was cached for it and is gone now.
+	Found bool
+}
+
 // GitErase drops the cached token when git reports the one we served
 // rejected (erase after a 401): the next get signs in again instead of
 // serving a revoked token until it expires. Anything else is left alone.
-func (c *Credentials) GitErase(flags Selector, req protocol.GitRequest) error {
+func (c *Credentials) GitErase(flags Selector, req protocol.GitRequest) (Dropped, error) {
 	w, m, ok, err := c.matchGit(flags, req)
 	if !ok || err != nil {
-		return err
+		return Dropped{}, err
 	}
 	cred, ok, err := w.Helper.Cached(m.Identity)
 	if err != nil || !ok {
-		return err
+		return Dropped{}, err
 	}
 	for _, s := range []string{req.Password, req.Credential} {
 		if s != "" && s == cred.Token {
-			return w.Helper.Evict(m.Identity)
+			if err := w.Helper.Evict(m.Identity); err != nil {
+				return Dropped{}, fmt.Errorf("dropping the rejected token for %s: %w", m.Identity, err)
+			}
+			return Dropped{Identity: m.Identity, Found: true}, nil
 		}
 	}
-	return nil
+	return Dropped{}, nil
+}
+
+// dropServed forgets the cached token of the profile serving host, if one
+// does: a client's logout for it must log out, not print success and
+// leave the token served.
+func (c *Credentials) dropServed(w *Wired, flags Selector, client, host string, canon func(string) string) (Dropped, error) {
+	m, ok, err := MatchHost(w.Config, flags, c.Source.Getenv, client, host, canon)
+	if !ok || err != nil {
+		return Dropped{}, err
+	}
+	_, found, err := w.Helper.Cached(m.Identity)
+	if err != nil {
+		found = true // unreadable by now: delete it anyway
+	}
+	if err := w.Helper.Evict(m.Identity); err != nil {
+		return Dropped{}, fmt.Errorf("dropping the cached token for %s: %w", m.Identity, err)
+	}
+	return Dropped{Identity: m.Identity, Found: found}, nil
 }
 
 func (c *Credentials) matchGit(flags Selector, req protocol.GitRequest) (*Wired, Match, bool, error) {
@@ -220,13 +251,18 @@ func (c *Credentials) DockerStore(cr protocol.DockerCredentials) error {
 	return w.Records.PutStatic(DockerRecordName(cr.ServerURL), cr)
 }
 
-// DockerErase forgets what `docker login` stored for serverURL.
-func (c *Credentials) DockerErase(serverURL string) error {
+// DockerErase (`docker logout`) forgets what `docker login` stored for
+// serverURL, and for a registry a profile serves drops that identity's
+// cached token.
+func (c *Credentials) DockerErase(serverURL string) (Dropped, error) {
 	w, err := c.openAll()
 	if err != nil {
-		return err
+		return Dropped{}, err
 	}
-	return w.Records.Delete(DockerRecordName(serverURL))
+	if err := w.Records.Delete(DockerRecordName(serverURL)); err != nil {
+		return Dropped{}, err
+	}
+	return c.dropServed(w, Selector{}, "docker", protocol.DockerRegistryHost(serverURL), protocol.DockerRegistryHost)
 }
 
 // DockerList maps the server URL of each stored docker credential to its
@@ -293,13 +329,18 @@ func (c *Credentials) TerraformStore(host string, cr protocol.TerraformCredentia
 	return w.Records.PutStatic(TerraformRecordName(host), cr)
 }
 
-// TerraformForget forgets what `terraform login` stored for host.
-func (c *Credentials) TerraformForget(host string) error {
+// TerraformForget (`terraform logout`) forgets what `terraform login`
+// stored for host, and for a host a profile serves drops that identity's
+// cached token.
+func (c *Credentials) TerraformForget(flags Selector, host string) (Dropped, error) {
 	w, err := c.openAll()
 	if err != nil {
-		return err
+		return Dropped{}, err
 	}
-	return w.Records.Delete(TerraformRecordName(host))
+	if err := w.Records.Delete(TerraformRecordName(host)); err != nil {
+		return Dropped{}, err
+	}
+	return c.dropServed(w, flags, "terraform", host, protocol.TerraformHost)
 }
 
 // Token serves the token of the identity flags, the environment or

@@ -139,3 +139,21 @@ func (h *Helper) CheckNow(ctx context.Context, id Identity) (Session, error) {
 	}
 	return h.revalidate(ctx, id, e)
 }
+
+// RejectedText is the line a person is shown when client reported the
+// token it was given rejected and it was dropped.
+func RejectedText(id Identity, client string) string {
+	return fmt.Sprintf("%s reported the token for %s rejected; dropped it, so the next command signs in again", client, id)
+}
+
+// DropText is the line a client's logout (`docker logout`, `terraform
+// logout`) gets for a host a profile serves; "" when none does.
+func DropText(d Dropped, what string) string {
+	switch {
+	case d.Identity == (Identity{}):
+		return ""
+	case d.Found:
+		return DroppedText(d.Identity, what)
+	}
+	return fmt.Sprintf("%s: no token was cached for %s; nothing to drop", what, d.Identity)
+}

@@ -56,14 +56,14 @@ type Env struct {
 // (helper.Credentials).
 type credentials interface {
 	GitGet(ctx context.Context, flags helper.Selector, req protocol.GitRequest) (protocol.GitAnswer, bool, error)
-	GitErase(flags helper.Selector, req protocol.GitRequest) error
+	GitErase(flags helper.Selector, req protocol.GitRequest) (helper.Dropped, error)
 	DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error)
 	DockerStore(c protocol.DockerCredentials) error
-	DockerErase(serverURL string) error
+	DockerErase(serverURL string) (helper.Dropped, error)
 	DockerList() (map[string]string, error)
 	TerraformGet(ctx context.Context, flags helper.Selector, host string) (helper.TerraformAnswer, error)
 	TerraformStore(host string, c protocol.TerraformCredentials) error
-	TerraformForget(host string) error
+	TerraformForget(flags helper.Selector, host string) (helper.Dropped, error)
 	Token(ctx context.Context, flags helper.Selector) (helper.Credential, error)
 }
 

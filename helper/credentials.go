@@ -31,6 +31,9 @@ type Wired struct {
 	// toTerminal, else the client's stderr) and whether anyone sees it;
 	// done releases what it opened. Nil: nobody sees a prompt.
 	Prompter func(toTerminal bool) (p Prompter, watched bool, done func())
+	// Misses keeps the requests nobody could be asked to sign in for;
+	// nil keeps none.
+	Misses MissRecorder
 }
 
 // Credentials is the use case of the client front ends: each decodes its
@@ -99,15 +102,20 @@ func (c *Credentials) openAll() (*Wired, error) {
 	return c.Source.Open(raw)
 }
 
-// token serves id's token, signing in where someone can see the prompt.
-func (w *Wired) token(ctx context.Context, id Identity, toTerminal bool) (Credential, error) {
+// token serves id's token to client, which asked about host, signing in
+// where someone can see the prompt and recording the miss where not.
+func (w *Wired) token(ctx context.Context, client, host string, id Identity, toTerminal bool) (Credential, error) {
 	var p Prompter
 	watched, done := false, func() {}
 	if w.Prompter != nil {
 		p, watched, done = w.Prompter(toTerminal)
 	}
 	defer done()
-	return w.Helper.Token(ctx, Request{Identity: id, NonInteractive: !watched, Prompt: p})
+	c, err := w.Helper.Token(ctx, Request{Identity: id, NonInteractive: !watched, Prompt: p})
+	if err != nil {
+		w.recordMiss(client, host, id, err)
+	}
+	return c, err
 }
 
 // getStored reads a stored record; ok is false when there is none, or it
@@ -129,7 +137,7 @@ func (c *Credentials) GitGet(ctx context.Context, flags Selector, req protocol.G
 	if !ok || err != nil {
 		return protocol.GitAnswer{}, false, err
 	}
-	cred, err := w.token(ctx, m.Identity, false)
+	cred, err := w.token(ctx, "git", req.Host, m.Identity, false)
 	if err != nil {
 		return protocol.GitAnswer{}, false, err
 	}
@@ -230,7 +238,7 @@ func (c *Credentials) DockerGet(ctx context.Context, serverURL string) (protocol
 		}
 		return stored, nil
 	}
-	cred, err := w.token(ctx, m.Identity, false)
+	cred, err := w.token(ctx, "docker", host, m.Identity, false)
 	if err != nil {
 		return protocol.DockerCredentials{}, err
 	}
@@ -313,7 +321,7 @@ func (c *Credentials) TerraformGet(ctx context.Context, flags Selector, host str
 		}
 		return TerraformAnswer{Stored: &stored}, nil
 	}
-	cred, err := w.token(ctx, m.Identity, true)
+	cred, err := w.token(ctx, "terraform", host, m.Identity, true)
 	if err != nil {
 		return TerraformAnswer{}, err
 	}
@@ -354,5 +362,5 @@ func (c *Credentials) Token(ctx context.Context, flags Selector) (Credential, er
 	if err != nil {
 		return Credential{}, &IdentityError{Err: err}
 	}
-	return w.token(ctx, id, false)
+	return w.token(ctx, "kubectl", "", id, false)
 }

@@ -65,7 +65,12 @@ type credWorld struct {
 	records *memRecords
 	opens   int
 	logins  int
+	misses  missList
 }
+
+type missList []cache.Miss
+
+func (l *missList) Record(m cache.Miss) error { *l = append(*l, m); return nil }
 
 const acmeProfile = `[profiles.acme]
 server = "https://sso.example"
@@ -96,7 +101,7 @@ func (w *credWorld) Open(raw []byte) (*Wired, error) {
 		w.logins++
 		return authos.Token{}, errors.New("no sign-in in this test")
 	}}
-	return &Wired{Config: cfg, Helper: h, Records: w.records}, nil
+	return &Wired{Config: cfg, Helper: h, Records: w.records, Misses: &w.misses}, nil
 }
 
 // Hosts the config does not mention are "not mine" without parsing it,
@@ -275,5 +280,47 @@ func TestClientLogoutDropsTheServedToken(t *testing.T) {
 				t.Fatalf("second logout: %+v %v", d, err)
 			}
 		})
+	}
+}
+
+// TestNonInteractiveMissesAreRecorded: each client's miss with nobody to
+// prompt is kept (client, host, identity, time) for status and doctor.
+func TestNonInteractiveMissesAreRecorded(t *testing.T) {
+	ctx := context.Background()
+	w := newCredWorld(t, `git = ["https://git.acme.example/"]`+"\n"+`docker = ["registry.acme.example"]`+"\n"+`terraform = ["tf.acme.example"]`+"\n")
+	delete(w.cache.entries, id.Key())
+	w.c.GitGet(ctx, Selector{}, protocol.GitRequest{Protocol: "https", Host: "git.acme.example"})
+	w.c.DockerGet(ctx, "registry.acme.example")
+	w.c.TerraformGet(ctx, Selector{}, "tf.acme.example")
+	w.c.Token(ctx, Selector{Profile: "acme"})
+	var got []string
+	for _, m := range w.misses {
+		if m.Entry != id.Key() || m.Identity != "acme/cli at sso.example" || m.Login != "authos-credential-helper login --profile acme" || m.At.IsZero() {
+			t.Errorf("miss %+v", m)
+		}
+		got = append(got, m.Client+" "+m.Host)
+	}
+	if want := []string{"git git.acme.example", "docker registry.acme.example", "terraform tf.acme.example", "kubectl "}; !slices.Equal(got, want) {
+		t.Fatalf("recorded %q, want %q", got, want)
+	}
+	if w.logins != 0 {
+		t.Fatalf("%d sign-ins with nobody watching", w.logins)
+	}
+}
+
+func TestSignInNeeded(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 3, 0, 0, time.Local)
+	c := newMemCache()
+	h := &Helper{Cache: c, Now: func() time.Time { return now }}
+	m := cache.Miss{Client: "terraform", Host: "tf.acme.example", Entry: id.Key(), Identity: id.String(), Login: "authos-credential-helper login --profile acme", At: now.Add(-time.Minute)}
+	if got := h.SignInNeeded([]cache.Miss{m}); len(got) != 1 {
+		t.Fatalf("nothing cached: %v", got)
+	}
+	if got, want := MissText(m, now), "sign-in needed: terraform asked for tf.acme.example at 10:02 with no terminal to show a sign-in on; run: authos-credential-helper login --profile acme"; got != want {
+		t.Fatalf("MissText\n %q\nwant\n %q", got, want)
+	}
+	c.entries[id.Key()] = cache.Entry{AccessToken: cachedTok, ObtainedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if got := h.SignInNeeded([]cache.Miss{m}); len(got) != 0 {
+		t.Fatalf("signed in since: %v", got)
 	}
 }

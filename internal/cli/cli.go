@@ -97,7 +97,7 @@ func (s *envSource) Open(raw []byte) (*helper.Wired, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &helper.Wired{Config: a.cfg, Helper: a.h, Records: a.store, Prompter: a.prompterFor}, nil
+	return &helper.Wired{Config: a.cfg, Helper: a.h, Records: a.store, Prompter: a.prompterFor, Misses: cache.Misses(s.env.Paths.State)}, nil
 }
 
 type usageError struct{ msg string }
@@ -150,7 +150,7 @@ func Main(ctx context.Context, env Env) int {
 	case "login":
 		err = runLogin(ctx, env, rest)
 	case "status":
-		err = runStatus(env, rest)
+		err = runStatus(ctx, env, rest)
 	case "logout":
 		err = runLogout(ctx, env, rest)
 	case "version", "--version":

@@ -300,7 +300,19 @@ func (a *app) resolve(sel helper.Selector) (helper.Identity, error) {
 
 // prompter writes the device-flow prompt to stderr, live when it is a terminal.
 func (a *app) prompter() *prompt.TextPrompter {
-	return a.decorate(&prompt.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)})
+	return a.decorate(&prompt.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr), Width: termWidth(a.env.Stderr)})
+}
+
+// termWidth reports w's columns while a prompt is live (0 when unknown).
+func termWidth(w io.Writer) func() int {
+	return func() int {
+		if f, ok := w.(*os.File); ok {
+			if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+				return cols
+			}
+		}
+		return 0
+	}
 }
 
 func isTerminal(w io.Writer) bool {

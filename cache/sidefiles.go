@@ -98,30 +98,35 @@ type Flow struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// FlowFile is where the process signing in for one identity keeps its
-// Flow (0600, in the locks folder) while the flow runs.
-type FlowFile struct{ Path string }
+// FlowBoard keeps, per identity, the Flow of the sign-in in progress
+// (NAME.flow beside NAME.lock, 0600) for the processes waiting on that
+// lock. The process signing in writes it when it shows the code and
+// removes it when the flow ends.
+type FlowBoard struct{ Dir string }
 
-// Flows is the FlowFile for the identity whose lock is called name.
-func Flows(locksDir, name string) FlowFile {
-	return FlowFile{Path: filepath.Join(locksDir, name+".flow")}
-}
+func (b FlowBoard) path(name string) string { return filepath.Join(b.Dir, name+".flow") }
 
-// Put replaces the file with f.
-func (ff FlowFile) Put(f Flow) error {
-	b, err := json.Marshal(f)
+// Put replaces name's flow with f.
+func (b FlowBoard) Put(name string, f Flow) error {
+	if !validName(name) {
+		return fmt.Errorf("invalid flow name %q", name)
+	}
+	out, err := json.Marshal(f)
 	if err != nil {
 		return err
 	}
-	if err := ensureDir(filepath.Dir(ff.Path)); err != nil {
+	if err := ensureDir(b.Dir); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(ff.Path, b, 0o600)
+	return atomicfile.WriteFile(b.path(name), out, 0o600)
 }
 
-// Get reads the flow in progress; ok is false when there is none.
-func (ff FlowFile) Get() (f Flow, ok bool, err error) {
-	if err := readSide(ff.Path, &f); err != nil {
+// Get reads name's flow in progress; ok is false when there is none.
+func (b FlowBoard) Get(name string) (f Flow, ok bool, err error) {
+	if !validName(name) {
+		return Flow{}, false, fmt.Errorf("invalid flow name %q", name)
+	}
+	if err := readSide(b.path(name), &f); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Flow{}, false, nil
 		}
@@ -130,8 +135,12 @@ func (ff FlowFile) Get() (f Flow, ok bool, err error) {
 	return f, f.UserCode != "", nil
 }
 
-// Remove deletes the file (the flow ended).
-func (ff FlowFile) Remove() { os.Remove(ff.Path) }
+// Remove deletes name's flow (it ended).
+func (b FlowBoard) Remove(name string) {
+	if validName(name) {
+		os.Remove(b.path(name))
+	}
+}
 
 // readSide decodes a side file (a missing one: fs.ErrNotExist).
 func readSide(path string, v any) error {

@@ -42,23 +42,26 @@ func TestMissLog(t *testing.T) {
 	}
 }
 
-func TestFlowFile(t *testing.T) {
-	ff := Flows(filepath.Join(t.TempDir(), "locks"), "id-abc")
-	if _, ok, err := ff.Get(); ok || err != nil {
+func TestFlowBoard(t *testing.T) {
+	b := FlowBoard{Dir: filepath.Join(t.TempDir(), "locks")}
+	if _, ok, err := b.Get("id-abc"); ok || err != nil {
 		t.Fatalf("none: %v %v", ok, err)
 	}
 	f := Flow{URI: "https://sso.example/activate", UserCode: "ABCD-EFGH", ExpiresAt: time.Unix(1_800_000_000, 0).UTC()}
-	if err := ff.Put(f); err != nil {
+	if err := b.Put("id-abc", f); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok, err := ff.Get(); !ok || err != nil || got != f {
+	if got, ok, err := b.Get("id-abc"); !ok || err != nil || got != f {
 		t.Fatalf("Get = %+v %v %v", got, ok, err)
 	}
-	if st, err := os.Stat(ff.Path); err != nil || st.Mode().Perm() != 0o600 {
+	if st, err := os.Stat(filepath.Join(b.Dir, "id-abc.flow")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("mode: %v %v", st, err)
 	}
-	ff.Remove()
-	if _, ok, _ := ff.Get(); ok {
+	if err := b.Put("../x", f); err == nil {
+		t.Fatal("a name with a path in it")
+	}
+	b.Remove("id-abc")
+	if _, ok, _ := b.Get("id-abc"); ok {
 		t.Fatal("still there after Remove")
 	}
 }

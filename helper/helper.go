@@ -74,6 +74,9 @@ type Helper struct {
 	// Revalidate is how long a token is served after its last online
 	// check (or its sign-in) before Check is asked again; nil or 0: never.
 	Revalidate func(Identity) time.Duration
+	// Flows shares the code of a sign-in in progress with the processes
+	// waiting for it; nil shares nothing.
+	Flows FlowBoard
 }
 
 // Request asks for a token.
@@ -193,7 +196,20 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 		notice(req.Prompt, RevokedText(req.Identity)+"; signing in again")
 	}
 	started := h.now()
-	unlock, waited, err := h.Locks.Lock(ctx, name, func() { req.Prompt.Waiting(req.Identity) })
+	var watching <-chan bool
+	stopWatch := make(chan struct{})
+	unlock, waited, err := h.Locks.Lock(ctx, name, func() {
+		req.Prompt.Waiting(req.Identity)
+		if h.Flows != nil {
+			watching = h.watchFlow(ctx, req.Identity, req.Prompt, stopWatch)
+		}
+	})
+	if watching != nil {
+		close(stopWatch)
+		if <-watching {
+			req.Prompt.Finish(err) // the code another process showed is done with
+		}
+	}
 	if err != nil {
 		return Credential{}, err
 	}
@@ -222,7 +238,13 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	if unreadable != nil {
 		notice(req.Prompt, fmt.Sprintf("the cached token for %s could not be read (%s); signing in again", req.Identity, corruptReason(unreadable)))
 	}
-	tok, err := h.Login(ctx, req.Identity, req.Prompt)
+	prompt := req.Prompt
+	if h.Flows != nil {
+		h.Flows.Remove(name) // one a killed process left
+		prompt = &sharing{Prompter: req.Prompt, board: h.Flows, name: name}
+		defer h.Flows.Remove(name)
+	}
+	tok, err := h.Login(ctx, req.Identity, prompt)
 	if err == nil {
 		err = checkToken(req.Identity, tok, h.now())
 	}

@@ -74,6 +74,7 @@ func Build(cfg *config.Config, o Options) *Parts {
 	h := &helper.Helper{
 		Cache:  store,
 		Locks:  cache.FileLocker{Dir: o.Paths.Locks},
+		Flows:  cache.FlowBoard{Dir: o.Paths.Locks},
 		Login:  login,
 		Revoke: helper.RevokeSession(version.UserAgent()),
 		Margin: cfg.Cache.ExpiryMargin.Duration,

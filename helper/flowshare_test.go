@@ -27,7 +27,11 @@ func (s *shown) ShowCode(_ Identity, uri, code string, _ time.Time) {
 func (s *shown) Event(Event)      {}
 func (s *shown) Waiting(Identity) { close(s.waiting) }
 func (s *shown) Finish(error)     { s.mu.Lock(); s.finished++; s.mu.Unlock() }
-func (s *shown) got() []string    { s.mu.Lock(); defer s.mu.Unlock(); return append([]string(nil), s.codes...) }
+func (s *shown) got() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.codes...)
+}
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -6,12 +6,18 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // status --check asks AuthOS now: alive, then, once the session is ended
@@ -139,4 +145,119 @@ func flowFiles(t *testing.T, s *sandbox) []string {
 		return nil
 	})
 	return out
+}
+
+// A revalidation that gets no answer serves the cached token: a server
+// that is gone (refused at once) or hangs (cut at the 2 s timeout).
+func TestRevalidationWithoutAnAnswerServesTheCache(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		down func(t *testing.T, d *devServer)
+	}{
+		{"server gone", func(t *testing.T, d *devServer) { d.stop() }},
+		{"server hangs", func(t *testing.T, d *devServer) {
+			d.fault(t, fault{Route: "/api/user", Status: 200, Body: `{}`, ContentType: "application/json", DelayMS: 20000, Count: 5})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := startDevServer(t)
+			s := newSandbox(t, "")
+			s.writeConfig(t, profileConfig(d.URL, `revalidate = "1ms"`))
+			tok := loginProfile(t, s, d, 1)
+			tc.down(t, d)
+			start := time.Now()
+			out, errOut, code := s.run(t, "token", "--profile", "acme")
+			if code != 0 || strings.TrimSpace(out) != tok || errOut != "" {
+				t.Fatalf("token with no answer from the server: exit %d, stderr %q", code, errOut)
+			}
+			if took := time.Since(start); took > 4*time.Second {
+				t.Fatalf("a revalidation without an answer took %v, want at most the 2 s timeout", took)
+			}
+		})
+	}
+}
+
+// startOnPTY runs the helper with a terminal of cols columns as its
+// controlling terminal and stderr.
+func startOnPTY(t *testing.T, s *sandbox, cols uint16, args ...string) (*proc, *syncBuffer) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: cols})
+	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Env = append(s.environ(), "TERM=xterm", "AUTHOS_NO_BROWSER=1", "AUTHOS_NO_QR=1")
+	p.cmd.Stdin, p.cmd.Stderr, p.cmd.Stdout = slave, slave, &p.stdout
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	go func() {
+		err := p.cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			p.code = ee.ExitCode()
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	screen := &syncBuffer{}
+	go io.Copy(screen, master)
+	return p, screen
+}
+
+// The live status line under the prompt is never as wide as the terminal:
+// the "server trouble … retrying" line (125 characters here) used to wrap,
+// and the wrapped rows piled up once a second at 80 and 120 columns.
+func TestLiveLineFitsTheTerminal(t *testing.T) {
+	t.Parallel()
+	for _, cols := range []uint16{80, 120} {
+		t.Run(fmt.Sprint(cols), func(t *testing.T) {
+			t.Parallel()
+			d := startDevServer(t)
+			s := newSandbox(t, d.URL)
+			p, screen := startOnPTY(t, s, cols, "login")
+			c := d.waitPendingCode(t, 1)
+			d.fault(t, fault{Route: "/auth/token", Status: 503, ContentType: "application/json", Count: 2,
+				Body: `{"error":"the database behind this AuthOS server is being upgraded; please try again in a little while","error_code":"SERVICE_UNAVAILABLE"}`})
+			waitFor(t, "two server trouble lines", 20*time.Second, func() bool { return strings.Count(screen.String(), "server trouble") >= 2 })
+			d.control(t, "approve", c.UserCode, binUser)
+			if code := p.wait(t); code != 0 {
+				t.Fatalf("login exited %d\n%s", code, screen.String())
+			}
+			live := 0
+			for _, seg := range strings.Split(screen.String(), "\r\033[K")[1:] {
+				seg, _, _ = strings.Cut(seg, "\r")
+				seg, _, _ = strings.Cut(seg, "\n")
+				if seg == "" || strings.HasPrefix(seg, "authos:") {
+					continue
+				}
+				live++
+				if w := len([]rune(seg)); w >= int(cols) {
+					t.Errorf("a live line of %d columns on a %d-column terminal: %q", w, cols, seg)
+				}
+				if strings.Contains(seg, "server trouble") && !strings.HasSuffix(seg, " left") {
+					t.Errorf("the countdown was cut: %q", seg)
+				}
+			}
+			if live == 0 || !strings.Contains(screen.String(), "server trouble (") {
+				t.Fatalf("no live line drawn:\n%q", screen.String())
+			}
+		})
+	}
 }

@@ -87,6 +87,9 @@ func TestDockerBinaryLogoutDropsTheToken(t *testing.T) {
 	if s.cachedToken(t) != "" {
 		t.Fatal("the token is still cached after docker logout")
 	}
+	if n := strings.Count(c.stderr.String(), "authos:"); n != 1 {
+		t.Errorf("%d lines from the helper for one logout, want 1:\n%s", n, c.stderr.String())
+	}
 }
 
 // `terraform logout HOST` for a host the profile serves drops the

@@ -147,13 +147,11 @@ func RejectedText(id Identity, client string) string {
 }
 
 // DropText is the line a client's logout (`docker logout`, `terraform
-// logout`) gets for a host a profile serves; "" when none does.
+// logout`) gets when it dropped a profile's token; "" when it dropped
+// none (docker tries several spellings of a registry: one line is enough).
 func DropText(d Dropped, what string) string {
-	switch {
-	case d.Identity == (Identity{}):
+	if !d.Found {
 		return ""
-	case d.Found:
-		return DroppedText(d.Identity, what)
 	}
-	return fmt.Sprintf("%s: no token was cached for %s; nothing to drop", what, d.Identity)
+	return DroppedText(d.Identity, what)
 }

@@ -15,7 +15,8 @@
 // What an importer may rely on: Store's Get/Put/Delete/Names and sealed
 // records, Entry's fields (a new Schema reads as ErrCorrupt, never as
 // garbage), the KeyStore interface with NewKeyring on 99designs/keyring, and
-// FileLocker's cross-process lock. The file layout on disk is not an API.
+// FileLocker's cross-process lock, and the side files' Go API (Misses,
+// FlowBoard). The file layout on disk is not an API.
 package cache
 
 import (

@@ -7,7 +7,10 @@
 //
 // What an importer may rely on: Helper.Token, Credentials, Status and
 // SignOut with the Cache, Locker, Prompter and LoginFunc interfaces they are
-// built on, and Identity's key (the cache entry name) staying stable. The
+// built on, and Identity's key (the cache entry name) staying stable.
+// Revalidation (Helper.Check, Helper.Revalidate, CheckNow) is the one
+// network call a hit may make, once per interval; a token AuthOS's /api
+// cannot see needs a Check of its own. The
 // wire client and the config file are internal; the types of theirs this
 // API uses are named here (types.go).
 package helper

@@ -15,7 +15,8 @@
 // What an importer may rely on: Store's Get/Put/Delete/Names and sealed
 // records, Entry's fields (a new Schema reads as ErrCorrupt, never as
 // garbage), the KeyStore interface with NewKeyring on 99designs/keyring, and
-// FileLocker's cross-process lock. The file layout on disk is not an API.
+// FileLocker's cross-process lock, and the side files' Go API (Misses,
+// FlowBoard). The file layout on disk is not an API.
 package cache
 
 import (
@@ -52,8 +53,11 @@ type Entry struct {
 	TokenType   string    `json:"token_type"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	ObtainedAt  time.Time `json:"obtained_at"`
-	Subject     string    `json:"subject,omitempty"`
-	Email       string    `json:"email,omitempty"`
+	// CheckedAt is the last time the server was asked whether the token's
+	// session is alive (revalidation), answered or not; zero: never.
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+	Subject   string    `json:"subject,omitempty"`
+	Email     string    `json:"email,omitempty"`
 }
 
 var (

@@ -414,3 +414,23 @@ func TestTryLockFile(t *testing.T) {
 		t.Errorf("lock file mode %v", st.Mode().Perm())
 	}
 }
+
+// CheckedAt (revalidation) is kept across a Put, and an entry written
+// before it existed (no checked_at) still reads, as never checked.
+func TestStoreCheckedAt(t *testing.T) {
+	s := &Store{Dir: filepath.Join(t.TempDir(), "tokens"), Keys: &memKeys{}}
+	e := entry("a.b.c")
+	if err := s.PutRecord("old", map[string]any{"schema": Schema, "access_token": "a.b.c", "obtained_at": e.ObtainedAt}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get("old"); err != nil || !got.CheckedAt.IsZero() || !got.ObtainedAt.Equal(e.ObtainedAt) {
+		t.Fatalf("an entry without checked_at: %+v, %v", got, err)
+	}
+	e.CheckedAt = time.Unix(1950000000, 0).UTC()
+	if err := s.Put("new", e); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get("new"); err != nil || !got.CheckedAt.Equal(e.CheckedAt) {
+		t.Fatalf("CheckedAt after a round trip: %+v, %v", got, err)
+	}
+}

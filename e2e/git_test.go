@@ -515,8 +515,9 @@ func TestGitHelperDirect(t *testing.T) {
 	if validIdentities(t, s.sandbox) != 1 {
 		t.Fatal("erase with a password we never served evicted the cached token")
 	}
-	if _, errOut, code := s.helperIO(t, "protocol=http\nhost="+host+"\nusername=oauth2\npassword="+tok+"\n\n", s.link, "erase"); code != 0 || errOut != "" {
-		t.Fatalf("erase with our token: exit %d, stderr %q", code, errOut)
+	if _, errOut, code := s.helperIO(t, "protocol=http\nhost="+host+"\nusername=oauth2\npassword="+tok+"\n\n", s.link, "erase"); code != 0 ||
+		!strings.Contains(errOut, "rejected; dropped it, so the next command signs in again") || strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, tok) {
+		t.Fatalf("erase with our token: exit %d, stderr %q; want the one line saying the next command signs in again", code, errOut)
 	}
 	if validIdentities(t, s.sandbox) != 0 {
 		t.Fatal("erase with the served token did not evict it")

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,10 +225,11 @@ func TestPluginHostsAndTheCLIShareOneSignIn(t *testing.T) {
 	cli := s.start(t, "token")
 
 	c := d.waitPendingCode(t, 1)
-	// Everyone is in: one party shows the code, the other two wait for it.
-	waitFor(t, "both hosts to be prompted", 20*time.Second, func() bool {
-		return len(seen[0].snapshot()) > 0 && len(seen[1].snapshot()) > 0 &&
-			(strings.Contains(cli.stderr.String(), c.UserCode) || strings.Contains(cli.stderr.String(), "waiting for a sign-in"))
+	// Everyone is in: one party signs in, the other two wait for it and
+	// show the same code (so whoever sees any of them can approve).
+	hasCode := func(p *prompts) bool { return slices.Contains(p.kinds(), tokenplugin.PromptCode) }
+	waitFor(t, "every party to show the code", 20*time.Second, func() bool {
+		return hasCode(&seen[0]) && hasCode(&seen[1]) && strings.Contains(cli.stderr.String(), c.UserCode)
 	})
 	d.control(t, "approve", c.UserCode, "alice@acme.example")
 
@@ -254,8 +256,15 @@ func TestPluginHostsAndTheCLIShareOneSignIn(t *testing.T) {
 			}
 		}
 	}
-	if codes != 1 {
-		t.Fatalf("the code was shown %d times, want once", codes)
+	if codes != 3 {
+		t.Fatalf("the code was shown %d times, want once by each party", codes)
+	}
+	for i := range seen {
+		for _, x := range seen[i].snapshot() {
+			if x.Kind == tokenplugin.PromptCode && x.UserCode != c.UserCode {
+				t.Fatalf("host %d was shown another code", i)
+			}
+		}
 	}
 }
 

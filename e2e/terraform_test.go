@@ -79,6 +79,12 @@ func TestTerraformMissWithoutTerminalFailsFast(t *testing.T) {
 	if n := d.codes(t).DeviceCodeRequests; n != 0 {
 		t.Fatalf("%d device-code requests; with nobody to show the code there must be none", n)
 	}
+	// Only the record of the sign-in needed, which status shows.
+	misses := filepath.Join(s.env["XDG_STATE_HOME"], "authos-credential-helper", "misses.json")
+	if b, err := os.ReadFile(misses); err != nil || !strings.Contains(string(b), `"client":"terraform","host":"tf.acme.example"`) {
+		t.Fatalf("the miss was not recorded: %s %v", b, err)
+	}
+	os.Remove(misses)
 	if after := snapshot(t, s.root); after != before {
 		t.Fatalf("a failed get changed the sandbox:\n%s\n---\n%s", before, after)
 	}

@@ -3,6 +3,7 @@ package helper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/authos/authos-credential-helper/cache"
@@ -30,6 +31,9 @@ type Wired struct {
 	// toTerminal, else the client's stderr) and whether anyone sees it;
 	// done releases what it opened. Nil: nobody sees a prompt.
 	Prompter func(toTerminal bool) (p Prompter, watched bool, done func())
+	// Misses keeps the requests nobody could be asked to sign in for;
+	// nil keeps none.
+	Misses MissRecorder
 }
 
 // Credentials is the use case of the client front ends: each decodes its
@@ -98,15 +102,20 @@ func (c *Credentials) openAll() (*Wired, error) {
 	return c.Source.Open(raw)
 }
 
-// token serves id's token, signing in where someone can see the prompt.
-func (w *Wired) token(ctx context.Context, id Identity, toTerminal bool) (Credential, error) {
+// token serves id's token to client, which asked about host, signing in
+// where someone can see the prompt and recording the miss where not.
+func (w *Wired) token(ctx context.Context, client, host string, id Identity, toTerminal bool) (Credential, error) {
 	var p Prompter
 	watched, done := false, func() {}
 	if w.Prompter != nil {
 		p, watched, done = w.Prompter(toTerminal)
 	}
 	defer done()
-	return w.Helper.Token(ctx, Request{Identity: id, NonInteractive: !watched, Prompt: p})
+	c, err := w.Helper.Token(ctx, Request{Identity: id, NonInteractive: !watched, Prompt: p})
+	if err != nil {
+		w.recordMiss(client, host, id, err)
+	}
+	return c, err
 }
 
 // getStored reads a stored record; ok is false when there is none, or it
@@ -128,31 +137,61 @@ func (c *Credentials) GitGet(ctx context.Context, flags Selector, req protocol.G
 	if !ok || err != nil {
 		return protocol.GitAnswer{}, false, err
 	}
-	cred, err := w.token(ctx, m.Identity, false)
+	cred, err := w.token(ctx, "git", req.Host, m.Identity, false)
 	if err != nil {
 		return protocol.GitAnswer{}, false, err
 	}
 	return protocol.GitAnswer{Username: m.Username(), Password: cred.Token, Expiry: cred.ExpiresAt}, true, nil
 }
 
+// Dropped is what a client's erase or forget did to a profile's token.
+type Dropped struct {
+	// Identity is the profile's identity serving the host; zero when no
+	// profile serves it (then only a stored record was forgotten).
+	Identity Identity
+	// Found: a token was cached for it and is gone now.
+	Found bool
+}
+
 // GitErase drops the cached token when git reports the one we served
 // rejected (erase after a 401): the next get signs in again instead of
 // serving a revoked token until it expires. Anything else is left alone.
-func (c *Credentials) GitErase(flags Selector, req protocol.GitRequest) error {
+func (c *Credentials) GitErase(flags Selector, req protocol.GitRequest) (Dropped, error) {
 	w, m, ok, err := c.matchGit(flags, req)
 	if !ok || err != nil {
-		return err
+		return Dropped{}, err
 	}
 	cred, ok, err := w.Helper.Cached(m.Identity)
 	if err != nil || !ok {
-		return err
+		return Dropped{}, err
 	}
 	for _, s := range []string{req.Password, req.Credential} {
 		if s != "" && s == cred.Token {
-			return w.Helper.Evict(m.Identity)
+			if err := w.Helper.Evict(m.Identity); err != nil {
+				return Dropped{}, fmt.Errorf("dropping the rejected token for %s: %w", m.Identity, err)
+			}
+			return Dropped{Identity: m.Identity, Found: true}, nil
 		}
 	}
-	return nil
+	return Dropped{}, nil
+}
+
+// dropServed forgets the cached token of the profile serving host, if one
+// does: a client's logout for it must log out, not print success and
+// leave the token served.
+func (c *Credentials) dropServed(w *Wired, flags Selector, client, host string, canon func(string) string) (Dropped, error) {
+	m, ok, err := MatchHost(w.Config, flags, c.Source.Getenv, client, host, canon)
+	if !ok || err != nil {
+		return Dropped{}, err
+	}
+	_, found, err := w.Helper.Cached(m.Identity)
+	if err != nil {
+		found = true // unreadable by now: delete it anyway
+	}
+	if err := w.Helper.Evict(m.Identity); err != nil {
+		return Dropped{}, fmt.Errorf("dropping the cached token for %s: %w", m.Identity, err)
+	}
+	return Dropped{Identity: m.Identity, Found: found}, nil
 }
 
 func (c *Credentials) matchGit(flags Selector, req protocol.GitRequest) (*Wired, Match, bool, error) {
@@ -199,7 +238,7 @@ func (c *Credentials) DockerGet(ctx context.Context, serverURL string) (protocol
 		}
 		return stored, nil
 	}
-	cred, err := w.token(ctx, m.Identity, false)
+	cred, err := w.token(ctx, "docker", host, m.Identity, false)
 	if err != nil {
 		return protocol.DockerCredentials{}, err
 	}
@@ -220,13 +259,18 @@ func (c *Credentials) DockerStore(cr protocol.DockerCredentials) error {
 	return w.Records.PutStatic(DockerRecordName(cr.ServerURL), cr)
 }
 
-// DockerErase forgets what `docker login` stored for serverURL.
-func (c *Credentials) DockerErase(serverURL string) error {
+// DockerErase (`docker logout`) forgets what `docker login` stored for
+// serverURL, and for a registry a profile serves drops that identity's
+// cached token.
+func (c *Credentials) DockerErase(serverURL string) (Dropped, error) {
 	w, err := c.openAll()
 	if err != nil {
-		return err
+		return Dropped{}, err
 	}
-	return w.Records.Delete(DockerRecordName(serverURL))
+	if err := w.Records.Delete(DockerRecordName(serverURL)); err != nil {
+		return Dropped{}, err
+	}
+	return c.dropServed(w, Selector{}, "docker", protocol.DockerRegistryHost(serverURL), protocol.DockerRegistryHost)
 }
 
 // DockerList maps the server URL of each stored docker credential to its
@@ -277,7 +321,7 @@ func (c *Credentials) TerraformGet(ctx context.Context, flags Selector, host str
 		}
 		return TerraformAnswer{Stored: &stored}, nil
 	}
-	cred, err := w.token(ctx, m.Identity, true)
+	cred, err := w.token(ctx, "terraform", host, m.Identity, true)
 	if err != nil {
 		return TerraformAnswer{}, err
 	}
@@ -293,13 +337,18 @@ func (c *Credentials) TerraformStore(host string, cr protocol.TerraformCredentia
 	return w.Records.PutStatic(TerraformRecordName(host), cr)
 }
 
-// TerraformForget forgets what `terraform login` stored for host.
-func (c *Credentials) TerraformForget(host string) error {
+// TerraformForget (`terraform logout`) forgets what `terraform login`
+// stored for host, and for a host a profile serves drops that identity's
+// cached token.
+func (c *Credentials) TerraformForget(flags Selector, host string) (Dropped, error) {
 	w, err := c.openAll()
 	if err != nil {
-		return err
+		return Dropped{}, err
 	}
-	return w.Records.Delete(TerraformRecordName(host))
+	if err := w.Records.Delete(TerraformRecordName(host)); err != nil {
+		return Dropped{}, err
+	}
+	return c.dropServed(w, flags, "terraform", host, protocol.TerraformHost)
 }
 
 // Token serves the token of the identity flags, the environment or
@@ -313,5 +362,5 @@ func (c *Credentials) Token(ctx context.Context, flags Selector) (Credential, er
 	if err != nil {
 		return Credential{}, &IdentityError{Err: err}
 	}
-	return w.token(ctx, id, false)
+	return w.token(ctx, "kubectl", "", id, false)
 }

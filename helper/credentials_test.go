@@ -65,7 +65,12 @@ type credWorld struct {
 	records *memRecords
 	opens   int
 	logins  int
+	misses  missList
 }
+
+type missList []cache.Miss
+
+func (l *missList) Record(m cache.Miss) error { *l = append(*l, m); return nil }
 
 const acmeProfile = `[profiles.acme]
 server = "https://sso.example"
@@ -96,7 +101,7 @@ func (w *credWorld) Open(raw []byte) (*Wired, error) {
 		w.logins++
 		return authos.Token{}, errors.New("no sign-in in this test")
 	}}
-	return &Wired{Config: cfg, Helper: h, Records: w.records}, nil
+	return &Wired{Config: cfg, Helper: h, Records: w.records, Misses: &w.misses}, nil
 }
 
 // Hosts the config does not mention are "not mine" without parsing it,
@@ -140,8 +145,12 @@ func TestCredentialsGit(t *testing.T) {
 		evicted  bool
 	}{{"someone else's", false}, {"", false}, {cachedTok, true}} {
 		req.Password = tt.password
-		if err := w.c.GitErase(Selector{}, req); err != nil {
+		d, err := w.c.GitErase(Selector{}, req)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if d.Found != tt.evicted || (tt.evicted && d.Identity.Profile != "acme") {
+			t.Fatalf("erase with password %q: Dropped = %+v", tt.password, d)
 		}
 		if _, cached := w.cache.entries[id.Key()]; cached == tt.evicted {
 			t.Fatalf("erase with password %q: evicted=%v, want %v", tt.password, !cached, tt.evicted)
@@ -192,8 +201,11 @@ func TestCredentialsDocker(t *testing.T) {
 	if l, err := w.c.DockerList(); err != nil || len(l) != 0 {
 		t.Fatalf("list with an unreadable record = %v, %v", l, err)
 	}
-	if err := w.c.DockerErase("registry.other.example"); err != nil || len(w.records.recs)+len(w.records.corrupt) != 0 {
-		t.Fatalf("erase: %v, left %v %v", err, w.records.recs, w.records.corrupt)
+	if d, err := w.c.DockerErase("registry.other.example"); err != nil || d != (Dropped{}) || len(w.records.recs)+len(w.records.corrupt) != 0 {
+		t.Fatalf("erase: %+v %v, left %v %v", d, err, w.records.recs, w.records.corrupt)
+	}
+	if _, cached := w.cache.entries[id.Key()]; !cached {
+		t.Fatal("erasing another registry dropped the profile's token")
 	}
 }
 
@@ -214,8 +226,8 @@ func TestCredentialsTerraform(t *testing.T) {
 	if err != nil || a.Stored == nil || string(a.Stored.Raw) != string(in.Raw) {
 		t.Fatalf("stored = %+v, %v", a, err)
 	}
-	if err := w.c.TerraformForget("app.terraform.io"); err != nil {
-		t.Fatal(err)
+	if d, err := w.c.TerraformForget(Selector{}, "app.terraform.io"); err != nil || d != (Dropped{}) {
+		t.Fatal(d, err)
 	}
 	if a, err := w.c.TerraformGet(ctx, Selector{}, "app.terraform.io"); err != nil || a != (TerraformAnswer{}) {
 		t.Fatalf("after forget = %+v, %v", a, err)
@@ -230,5 +242,85 @@ func TestCredentialsToken(t *testing.T) {
 	var ie *IdentityError
 	if _, err := w.c.Token(context.Background(), Selector{Org: "acme"}); !errors.As(err, &ie) {
 		t.Fatalf("incomplete identity: %v", err)
+	}
+}
+
+// TestClientLogoutDropsTheServedToken: `docker logout` and `terraform
+// logout` for a host a profile serves drop its identity's token, however
+// the client spells the host; for other hosts the token stays.
+func TestClientLogoutDropsTheServedToken(t *testing.T) {
+	patterns := `docker = ["registry.acme.example"]` + "\n" + `terraform = ["tf.acme.example"]` + "\n"
+	tests := []struct {
+		name    string
+		logout  func(c *Credentials) (Dropped, error)
+		dropped bool
+	}{
+		{"docker logout, bare host", func(c *Credentials) (Dropped, error) { return c.DockerErase("registry.acme.example") }, true},
+		{"docker logout, URL", func(c *Credentials) (Dropped, error) { return c.DockerErase("https://Registry.Acme.example/v2/") }, true},
+		{"docker logout, other registry", func(c *Credentials) (Dropped, error) { return c.DockerErase("registry.other.example") }, false},
+		{"terraform logout", func(c *Credentials) (Dropped, error) { return c.TerraformForget(Selector{}, "tf.acme.example") }, true},
+		{"terraform logout, --profile", func(c *Credentials) (Dropped, error) {
+			return c.TerraformForget(Selector{Profile: "acme"}, "tf.acme.example")
+		}, true},
+		{"terraform logout, other host", func(c *Credentials) (Dropped, error) { return c.TerraformForget(Selector{}, "app.terraform.io") }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newCredWorld(t, patterns)
+			d, err := tc.logout(w.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, cached := w.cache.entries[id.Key()]
+			if cached == tc.dropped || d.Found != tc.dropped || (tc.dropped && d.Identity.Profile != "acme") {
+				t.Fatalf("Dropped = %+v, still cached = %v; want dropped = %v", d, cached, tc.dropped)
+			}
+			// Again: nothing left to drop, but still the profile's host.
+			if d, err := tc.logout(w.c); err != nil || d.Found || (d.Identity.Profile == "acme") != tc.dropped {
+				t.Fatalf("second logout: %+v %v", d, err)
+			}
+		})
+	}
+}
+
+// TestNonInteractiveMissesAreRecorded: each client's miss with nobody to
+// prompt is kept (client, host, identity, time) for status and doctor.
+func TestNonInteractiveMissesAreRecorded(t *testing.T) {
+	ctx := context.Background()
+	w := newCredWorld(t, `git = ["https://git.acme.example/"]`+"\n"+`docker = ["registry.acme.example"]`+"\n"+`terraform = ["tf.acme.example"]`+"\n")
+	delete(w.cache.entries, id.Key())
+	w.c.GitGet(ctx, Selector{}, protocol.GitRequest{Protocol: "https", Host: "git.acme.example"})
+	w.c.DockerGet(ctx, "registry.acme.example")
+	w.c.TerraformGet(ctx, Selector{}, "tf.acme.example")
+	w.c.Token(ctx, Selector{Profile: "acme"})
+	var got []string
+	for _, m := range w.misses {
+		if m.Entry != id.Key() || m.Identity != "acme/cli at sso.example" || m.Login != "authos-credential-helper login --profile acme" || m.At.IsZero() {
+			t.Errorf("miss %+v", m)
+		}
+		got = append(got, m.Client+" "+m.Host)
+	}
+	if want := []string{"git git.acme.example", "docker registry.acme.example", "terraform tf.acme.example", "kubectl "}; !slices.Equal(got, want) {
+		t.Fatalf("recorded %q, want %q", got, want)
+	}
+	if w.logins != 0 {
+		t.Fatalf("%d sign-ins with nobody watching", w.logins)
+	}
+}
+
+func TestSignInNeeded(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 3, 0, 0, time.Local)
+	c := newMemCache()
+	h := &Helper{Cache: c, Now: func() time.Time { return now }}
+	m := cache.Miss{Client: "terraform", Host: "tf.acme.example", Entry: id.Key(), Identity: id.String(), Login: "authos-credential-helper login --profile acme", At: now.Add(-time.Minute)}
+	if got := h.SignInNeeded([]cache.Miss{m}); len(got) != 1 {
+		t.Fatalf("nothing cached: %v", got)
+	}
+	if got, want := MissText(m, now), "sign-in needed: terraform asked for tf.acme.example at 10:02 with no terminal to show a sign-in on; run: authos-credential-helper login --profile acme"; got != want {
+		t.Fatalf("MissText\n %q\nwant\n %q", got, want)
+	}
+	c.entries[id.Key()] = cache.Entry{AccessToken: cachedTok, ObtainedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if got := h.SignInNeeded([]cache.Miss{m}); len(got) != 0 {
+		t.Fatalf("signed in since: %v", got)
 	}
 }

@@ -7,7 +7,10 @@
 //
 // What an importer may rely on: Helper.Token, Credentials, Status and
 // SignOut with the Cache, Locker, Prompter and LoginFunc interfaces they are
-// built on, and Identity's key (the cache entry name) staying stable. The
+// built on, and Identity's key (the cache entry name) staying stable.
+// Revalidation (Helper.Check, Helper.Revalidate, CheckNow) is the one
+// network call a hit may make, once per interval; a token AuthOS's /api
+// cannot see needs a Check of its own. The
 // wire client and the config file are internal; the types of theirs this
 // API uses are named here (types.go).
 package helper
@@ -67,6 +70,16 @@ type Helper struct {
 	Revoke RevokeFunc
 	Now    func() time.Time
 	Margin time.Duration // 0 means DefaultMargin
+	// Check asks whether a cached token's session is still alive
+	// (revalidation); nil never asks. CheckSession asks AuthOS; tokens
+	// its /api cannot see (resource tokens) need another, local one.
+	Check CheckFunc
+	// Revalidate is how long a token is served after its last online
+	// check (or its sign-in) before Check is asked again; nil or 0: never.
+	Revalidate func(Identity) time.Duration
+	// Flows shares the code of a sign-in in progress with the processes
+	// waiting for it; nil shares nothing.
+	Flows FlowBoard
 }
 
 // Request asks for a token.
@@ -120,10 +133,18 @@ func notice(p Prompter, line string) {
 }
 
 // LoginRequiredError is a miss where nobody can see a prompt.
-type LoginRequiredError struct{ Identity Identity }
+type LoginRequiredError struct {
+	Identity Identity
+	// Revoked: the miss is a token whose session revalidation found ended.
+	Revoked bool
+}
 
 func (e *LoginRequiredError) Error() string {
-	return fmt.Sprintf("no valid AuthOS token for %s and no one to show a sign-in prompt to; run: %s", e.Identity, e.Identity.LoginCommand())
+	why := "no valid AuthOS token"
+	if e.Revoked {
+		why = "the AuthOS session has ended at the server (signed out elsewhere, or revoked), so there is no valid token"
+	}
+	return fmt.Sprintf("%s for %s and no one to show a sign-in prompt to; run: %s", why, e.Identity, e.Identity.LoginCommand())
 }
 
 func (h *Helper) now() time.Time {
@@ -147,25 +168,51 @@ func (h *Helper) margin(e cache.Entry) time.Duration {
 }
 
 // Token returns a valid token for req.Identity. A hit takes no lock and makes
-// no network call.
+// no network call, except the revalidation due once per Revalidate interval
+// (bounded by CheckTimeout; no answer serves the token).
 func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	if req.Prompt == nil {
 		req.Prompt = silent{}
 	}
 	name := req.Identity.Key()
 	var unreadable error // why the cached entry could not be used, if corrupt
+	revoked := false
 	if !req.Force {
-		c, ok, corrupt, err := h.lookup(req.Identity)
-		if ok || err != nil {
+		c, e, ok, corrupt, err := h.lookupEntry(req.Identity)
+		if err != nil {
 			return c, err
+		}
+		if ok && h.checkDue(req.Identity, e) {
+			if s, _ := h.revalidate(ctx, req.Identity, e); s == SessionRevoked {
+				ok, revoked = false, true
+			}
+		}
+		if ok {
+			return c, nil
 		}
 		unreadable = corrupt
 	}
 	if req.NonInteractive {
-		return Credential{}, &LoginRequiredError{Identity: req.Identity}
+		return Credential{}, &LoginRequiredError{Identity: req.Identity, Revoked: revoked}
+	}
+	if revoked {
+		notice(req.Prompt, RevokedText(req.Identity)+"; signing in again")
 	}
 	started := h.now()
-	unlock, waited, err := h.Locks.Lock(ctx, name, func() { req.Prompt.Waiting(req.Identity) })
+	var watching <-chan bool
+	stopWatch := make(chan struct{})
+	unlock, waited, err := h.Locks.Lock(ctx, name, func() {
+		req.Prompt.Waiting(req.Identity)
+		if h.Flows != nil {
+			watching = h.watchFlow(ctx, req.Identity, req.Prompt, stopWatch)
+		}
+	})
+	if watching != nil {
+		close(stopWatch)
+		if <-watching {
+			req.Prompt.Finish(err) // the code another process showed is done with
+		}
+	}
 	if err != nil {
 		return Credential{}, err
 	}
@@ -194,7 +241,13 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	if unreadable != nil {
 		notice(req.Prompt, fmt.Sprintf("the cached token for %s could not be read (%s); signing in again", req.Identity, corruptReason(unreadable)))
 	}
-	tok, err := h.Login(ctx, req.Identity, req.Prompt)
+	prompt := req.Prompt
+	if h.Flows != nil {
+		h.Flows.Remove(name) // one a killed process left
+		prompt = &sharing{Prompter: req.Prompt, board: h.Flows, name: name}
+		defer h.Flows.Remove(name)
+	}
+	tok, err := h.Login(ctx, req.Identity, prompt)
 	if err == nil {
 		err = checkToken(req.Identity, tok, h.now())
 	}
@@ -231,20 +284,26 @@ func (h *Helper) cached(id Identity) (Credential, bool, error) {
 // lookup is cached, and also says why an entry that exists could not be
 // used (an error wrapping cache.ErrCorrupt), for the next sign-in to explain.
 func (h *Helper) lookup(id Identity) (c Credential, ok bool, corrupt, err error) {
-	e, err := h.get(id.Key())
+	c, _, ok, corrupt, err = h.lookupEntry(id)
+	return c, ok, corrupt, err
+}
+
+// lookupEntry is lookup that also returns the entry served.
+func (h *Helper) lookupEntry(id Identity) (c Credential, e cache.Entry, ok bool, corrupt, err error) {
+	e, err = h.get(id.Key())
 	switch {
 	case errors.Is(err, cache.ErrMiss):
-		return Credential{}, false, nil, nil
+		return Credential{}, e, false, nil, nil
 	case errors.Is(err, cache.ErrCorrupt):
-		return Credential{}, false, err, nil // replaced by the next login
+		return Credential{}, e, false, err, nil // replaced by the next login
 	case err != nil:
-		return Credential{}, false, nil, err
+		return Credential{}, e, false, nil, err
 	}
 	c = h.credential(id, e)
 	if !h.now().Before(c.ExpiresAt) {
-		return Credential{}, false, nil, nil
+		return Credential{}, e, false, nil, nil
 	}
-	return c, true, nil, nil
+	return c, e, true, nil, nil
 }
 
 // get reads an entry; one whose token is not a well-formed JWT (written by

@@ -248,6 +248,22 @@ func (c *Client) Logout(ctx context.Context, accessToken string) error {
 	return err
 }
 
+// User is what GET /api/user says about a token's session.
+type User struct {
+	ID      string `json:"id"`
+	Email   string `json:"email"`
+	Org     string `json:"org"`
+	Service string `json:"service"`
+}
+
+// User asks whether accessToken's session is alive (GET /api/user): an
+// *APIError with Status 401 means it has ended.
+func (c *Client) User(ctx context.Context, accessToken string) (User, error) {
+	var u User
+	_, err := c.do(ctx, http.MethodGet, "/api/user", nil, accessToken, &u)
+	return u, err
+}
+
 func (c *Client) post(ctx context.Context, route string, in any, bearer string, out any) (http.Header, error) {
 	var body io.Reader
 	if in != nil {

@@ -3,6 +3,7 @@ package authos
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -76,5 +77,44 @@ func TestProxyFromEnvironment(t *testing.T) {
 	}
 	if proxiedHost != "sso.example.test" {
 		t.Fatalf("proxy saw host %q, want the request to go through HTTP_PROXY", proxiedHost)
+	}
+}
+
+// TestUser: GET /api/user with the bearer; 401 is an APIError, and a
+// redirect to another origin is not followed with the token.
+func TestUser(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("followed a redirect to another origin with %q", r.Header.Get("Authorization"))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Header.Get("Authorization") {
+		case "Bearer alive":
+			if r.Method != http.MethodGet || r.URL.Path != "/api/user" {
+				t.Errorf("%s %s", r.Method, r.URL.Path)
+			}
+			w.Write([]byte(`{"id":"u1","email":"a@acme.example","org":"acme","service":"cli"}`))
+		case "Bearer moved":
+			http.Redirect(w, r, other.URL+"/api/user", http.StatusFound)
+		default:
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"Unauthorized"}`))
+		}
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if u, err := c.User(ctx, "alive"); err != nil || u.Email != "a@acme.example" {
+		t.Fatalf("alive: %+v %v", u, err)
+	}
+	var apiErr *APIError
+	if _, err := c.User(ctx, "dead"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized {
+		t.Fatalf("dead: %v", err)
+	}
+	if _, err := c.User(ctx, "moved"); err == nil {
+		t.Fatal("moved: no error")
 	}
 }

@@ -56,14 +56,14 @@ type Env struct {
 // (helper.Credentials).
 type credentials interface {
 	GitGet(ctx context.Context, flags helper.Selector, req protocol.GitRequest) (protocol.GitAnswer, bool, error)
-	GitErase(flags helper.Selector, req protocol.GitRequest) error
+	GitErase(flags helper.Selector, req protocol.GitRequest) (helper.Dropped, error)
 	DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error)
 	DockerStore(c protocol.DockerCredentials) error
-	DockerErase(serverURL string) error
+	DockerErase(serverURL string) (helper.Dropped, error)
 	DockerList() (map[string]string, error)
 	TerraformGet(ctx context.Context, flags helper.Selector, host string) (helper.TerraformAnswer, error)
 	TerraformStore(host string, c protocol.TerraformCredentials) error
-	TerraformForget(host string) error
+	TerraformForget(flags helper.Selector, host string) (helper.Dropped, error)
 	Token(ctx context.Context, flags helper.Selector) (helper.Credential, error)
 }
 
@@ -97,7 +97,7 @@ func (s *envSource) Open(raw []byte) (*helper.Wired, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &helper.Wired{Config: a.cfg, Helper: a.h, Records: a.store, Prompter: a.prompterFor}, nil
+	return &helper.Wired{Config: a.cfg, Helper: a.h, Records: a.store, Prompter: a.prompterFor, Misses: cache.Misses(s.env.Paths.State)}, nil
 }
 
 type usageError struct{ msg string }
@@ -151,7 +151,7 @@ func Main(ctx context.Context, env Env) int {
 	case "login":
 		err = runLogin(ctx, env, rest)
 	case "status":
-		err = runStatus(env, rest)
+		err = runStatus(ctx, env, rest)
 	case "logout":
 		err = runLogout(ctx, env, rest)
 	case "version", "--version":
@@ -303,7 +303,19 @@ func (a *app) resolve(sel helper.Selector) (helper.Identity, error) {
 
 // prompter writes the device-flow prompt to stderr, live when it is a terminal.
 func (a *app) prompter() *prompt.TextPrompter {
-	return a.decorate(&prompt.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr)})
+	return a.decorate(&prompt.TextPrompter{W: a.env.Stderr, Live: isTerminal(a.env.Stderr), Width: termWidth(a.env.Stderr)})
+}
+
+// termWidth reports w's columns while a prompt is live (0 when unknown).
+func termWidth(w io.Writer) func() int {
+	return func() int {
+		if f, ok := w.(*os.File); ok {
+			if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+				return cols
+			}
+		}
+		return 0
+	}
 }
 
 func isTerminal(w io.Writer) bool {

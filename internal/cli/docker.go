@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/version"
 	"github.com/authos/authos-credential-helper/protocol"
 )
@@ -59,7 +60,11 @@ func dockerVerb(ctx context.Context, env Env, verb string) error {
 		if err != nil {
 			return err
 		}
-		return env.credentials().DockerErase(serverURL)
+		d, err := env.credentials().DockerErase(serverURL)
+		if line := helper.DropText(d, "docker logout"); err == nil && line != "" {
+			fmt.Fprintf(env.Stderr, "authos: %s\n", line) // docker passes a helper's stderr through
+		}
+		return err
 	case "list":
 		protocol.DecodeDockerList(env.Stdin)
 		byServer, err := env.credentials().DockerList()

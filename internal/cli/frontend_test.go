@@ -25,6 +25,7 @@ type fakeCredentials struct {
 	list      map[string]string
 	terraform helper.TerraformAnswer
 	cred      helper.Credential
+	dropped   helper.Dropped
 	err       error
 }
 
@@ -36,9 +37,9 @@ func (f *fakeCredentials) GitGet(_ context.Context, sel helper.Selector, req pro
 	f.call("GitGet %+v %s", sel, req.URL())
 	return f.git, f.gitOK, f.err
 }
-func (f *fakeCredentials) GitErase(sel helper.Selector, req protocol.GitRequest) error {
+func (f *fakeCredentials) GitErase(sel helper.Selector, req protocol.GitRequest) (helper.Dropped, error) {
 	f.call("GitErase %+v %s %s", sel, req.URL(), req.Password)
-	return f.err
+	return f.dropped, f.err
 }
 func (f *fakeCredentials) DockerGet(_ context.Context, serverURL string) (protocol.DockerCredentials, error) {
 	f.call("DockerGet %s", serverURL)
@@ -48,9 +49,9 @@ func (f *fakeCredentials) DockerStore(c protocol.DockerCredentials) error {
 	f.call("DockerStore %s %s", c.ServerURL, c.Username)
 	return f.err
 }
-func (f *fakeCredentials) DockerErase(serverURL string) error {
+func (f *fakeCredentials) DockerErase(serverURL string) (helper.Dropped, error) {
 	f.call("DockerErase %s", serverURL)
-	return f.err
+	return f.dropped, f.err
 }
 func (f *fakeCredentials) DockerList() (map[string]string, error) {
 	f.call("DockerList")
@@ -64,9 +65,9 @@ func (f *fakeCredentials) TerraformStore(host string, c protocol.TerraformCreden
 	f.call("TerraformStore %s %s", host, c.Raw)
 	return f.err
 }
-func (f *fakeCredentials) TerraformForget(host string) error {
-	f.call("TerraformForget %s", host)
-	return f.err
+func (f *fakeCredentials) TerraformForget(sel helper.Selector, host string) (helper.Dropped, error) {
+	f.call("TerraformForget %+v %s", sel, host)
+	return f.dropped, f.err
 }
 func (f *fakeCredentials) Token(_ context.Context, sel helper.Selector) (helper.Credential, error) {
 	f.call("Token %+v", sel)
@@ -81,7 +82,9 @@ var expiry = time.Unix(1_800_000_000, 0).UTC()
 // what it decodes reaches the use case, and what the use case answers
 // reaches the client byte for byte, with the protocol's exit status.
 func TestFrontEnds(t *testing.T) {
-	missing := &helper.LoginRequiredError{Identity: helper.Identity{Profile: "acme", Org: "acme", Service: "cli", Server: "https://sso.acme.example"}}
+	acme := helper.Identity{Profile: "acme", Org: "acme", Service: "cli", Server: "https://sso.acme.example"}
+	missing := &helper.LoginRequiredError{Identity: acme}
+	dropped := helper.Dropped{Identity: acme, Found: true}
 	tests := []struct {
 		name    string
 		args    []string
@@ -115,7 +118,12 @@ func TestFrontEnds(t *testing.T) {
 			calls:  []string{"GitGet {Profile: Server: Org: Service: ClientID:} https://git.acme.example/"}},
 		{name: "git erase", args: []string{"git-credential-authos", "erase"},
 			stdin: "protocol=https\nhost=git.acme.example\npassword=" + tok + "\n\n",
-			code:  ExitOK, calls: []string{"GitErase {Profile: Server: Org: Service: ClientID:} https://git.acme.example/ " + tok}},
+			code:  ExitOK, stderr: "-", calls: []string{"GitErase {Profile: Server: Org: Service: ClientID:} https://git.acme.example/ " + tok}},
+		{name: "git erase of our token says what it means", args: []string{"git-credential-authos", "erase"},
+			stdin: "protocol=https\nhost=git.acme.example\npassword=" + tok + "\n\n", fake: fakeCredentials{dropped: dropped},
+			code:   ExitOK,
+			stderr: "authos: git reported the token for acme/cli at sso.acme.example rejected; dropped it, so the next command signs in again\n",
+			calls:  []string{"GitErase {Profile: Server: Org: Service: ClientID:} https://git.acme.example/ " + tok}},
 		{name: "git store does nothing", args: []string{"git-credential-authos", "store"},
 			stdin: "protocol=https\nhost=git.acme.example\nusername=oauth2\npassword=" + tok + "\n\n", code: ExitOK, noCalls: true},
 		{name: "git unknown verb ignored", args: []string{"git-credential-authos", "capabilities"}, code: ExitOK, noCalls: true},
@@ -147,7 +155,14 @@ func TestFrontEnds(t *testing.T) {
 			stdin: `{"ServerURL":"registry.example","Secret":"s3cret"}`,
 			code:  ExitFailure, stdout: "no credentials username\n", stderr: "authos-credential-helper: no credentials username\n", noCalls: true},
 		{name: "docker erase", args: []string{"docker-credential-authos", "erase"}, stdin: "registry.example",
-			code: ExitOK, calls: []string{"DockerErase registry.example"}},
+			code: ExitOK, stderr: "-", calls: []string{"DockerErase registry.example"}},
+		{name: "docker logout of a served registry drops the token", args: []string{"docker-credential-authos", "erase"}, stdin: "registry.acme.example",
+			fake: fakeCredentials{dropped: dropped}, code: ExitOK,
+			stderr: "authos: docker logout: dropped the cached token for acme/cli at sso.acme.example; every client using it (git, docker, kubectl, Terraform) signs in again at its next request; the session at AuthOS is not ended (to end it too, run: authos-credential-helper logout --profile acme)\n",
+			calls:  []string{"DockerErase registry.acme.example"}},
+		{name: "docker logout of a served registry with nothing cached", args: []string{"docker-credential-authos", "erase"}, stdin: "registry.acme.example",
+			fake: fakeCredentials{dropped: helper.Dropped{Identity: acme}}, code: ExitOK, stderr: "-",
+			calls: []string{"DockerErase registry.acme.example"}},
 		{name: "docker list", args: []string{"docker-credential-authos", "list"}, stdin: "ignored",
 			fake: fakeCredentials{list: map[string]string{"registry.example": "bob"}},
 			code: ExitOK, stdout: `{"registry.example":"bob"}` + "\n", calls: []string{"DockerList"}},
@@ -174,7 +189,11 @@ func TestFrontEnds(t *testing.T) {
 		{name: "terraform store", args: []string{"terraform-credentials-authos", "store", "app.terraform.io"},
 			stdin: `{"token":"t","x":1}`, code: ExitOK, calls: []string{`TerraformStore app.terraform.io {"token":"t","x":1}`}},
 		{name: "terraform forget", args: []string{"terraform-credentials-authos", "forget", "app.terraform.io"},
-			code: ExitOK, calls: []string{"TerraformForget app.terraform.io"}},
+			code: ExitOK, stderr: "-", calls: []string{"TerraformForget {Profile: Server: Org: Service: ClientID:} app.terraform.io"}},
+		{name: "terraform logout of a served host drops the token (stderr with no terminal)", args: []string{"terraform-credentials-authos", "--profile", "acme", "forget", "tf.acme.example"},
+			fake: fakeCredentials{dropped: dropped}, code: ExitOK,
+			stderr: "authos: terraform logout: dropped the cached token for acme/cli at sso.acme.example; every client using it (git, docker, kubectl, Terraform) signs in again at its next request; the session at AuthOS is not ended (to end it too, run: authos-credential-helper logout --profile acme)\n",
+			calls:  []string{"TerraformForget {Profile:acme Server: Org: Service: ClientID:} tf.acme.example"}},
 		{name: "terraform bad verb", args: []string{"terraform-credentials-authos", "list", "app.terraform.io"},
 			code: ExitUsage, stderr: "authos-credential-helper: terraform: unknown verb; want get, store or forget\n", noCalls: true},
 
@@ -212,6 +231,12 @@ func TestFrontEnds(t *testing.T) {
 			}
 			if stdout.String() != tt.stdout {
 				t.Errorf("stdout\n %q\nwant\n %q", stdout.String(), tt.stdout)
+			}
+			if tt.stderr == "-" {
+				tt.stderr = "" // nothing at all
+				if stderr.Len() != 0 {
+					t.Errorf("stderr %q, want nothing", stderr.String())
+				}
 			}
 			if tt.stderr != "" && stderr.String() != tt.stderr {
 				t.Errorf("stderr\n %q\nwant\n %q", stderr.String(), tt.stderr)

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/authos/authos-credential-helper/helper"
 
 	"github.com/authos/authos-credential-helper/protocol"
 )
@@ -35,7 +38,11 @@ func runGit(ctx context.Context, env Env, args []string) error {
 		}
 		return protocol.EncodeGit(env.Stdout, req, ans)
 	case "erase":
-		return env.credentials().GitErase(*sel, req)
+		d, err := env.credentials().GitErase(*sel, req)
+		if err == nil && d.Found {
+			fmt.Fprintf(env.Stderr, "authos: %s\n", helper.RejectedText(d.Identity, "git"))
+		}
+		return err
 	}
 	return nil // store: git hands back what we gave it; the cache has it
 }

@@ -23,7 +23,7 @@ func (a *app) prompterFor(toTerminal bool) (p helper.Prompter, ok bool, close fu
 		if err != nil {
 			return nil, false, nop
 		}
-		return a.decorate(&prompt.TextPrompter{W: tty, Live: true}), true, func() { tty.Close() }
+		return a.decorate(&prompt.TextPrompter{W: tty, Live: true, Width: termWidth(tty)}), true, func() { tty.Close() }
 	}
 	return a.prompter(), true, nop
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/redact"
+	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 
 // statusRow is one cached identity as status shows it; never the token.
@@ -30,6 +31,22 @@ type statusRow struct {
 	ObtainedAt  *time.Time `json:"obtained_at,omitempty"`
 	Valid       bool       `json:"valid"`
 	Problem     string     `json:"problem,omitempty"`
+	// Session is what `status --check` learnt from the server: "alive",
+	// "revoked" (the token was dropped), or "unknown" (no answer, with
+	// SessionError saying why); absent without --check.
+	Session      string `json:"session,omitempty"`
+	SessionError string `json:"session_error,omitempty"`
+}
+
+// missRow is a request no one could be asked to sign in for, not yet
+// followed by a sign-in.
+type missRow struct {
+	Client   string    `json:"client"`
+	Host     string    `json:"host,omitempty"`
+	Identity string    `json:"identity"`
+	At       time.Time `json:"at"`
+	Login    string    `json:"login"`
+	Text     string    `json:"text"`
 }
 
 // storedRow is a credential `docker login` or `terraform login` handed us
@@ -47,11 +64,15 @@ type statusReport struct {
 	Backend    string      `json:"backend"`
 	Identities []statusRow `json:"identities"`
 	Stored     []storedRow `json:"stored"`
+	// SignInNeeded lists the recent requests that found no token and no
+	// one to show a sign-in to (Terraform in CI, say), newest first.
+	SignInNeeded []missRow `json:"sign_in_needed"`
 }
 
-func runStatus(env Env, args []string) error {
+func runStatus(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "status")
 	asJSON := fs.Bool("json", false, "print JSON")
+	check := fs.Bool("check", false, "ask each valid token's server now whether its session is alive; a revoked one is dropped")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -64,9 +85,21 @@ func runStatus(env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep := statusReport{Identities: []statusRow{}, Stored: []storedRow{}}
+	rep := statusReport{Identities: []statusRow{}, Stored: []storedRow{}, SignInNeeded: []missRow{}}
 	for _, e := range st.Identities {
-		rep.Identities = append(rep.Identities, identityRow(e))
+		row := identityRow(e)
+		if *check && e.Valid {
+			a.checkSession(ctx, e, &row)
+		}
+		rep.Identities = append(rep.Identities, row)
+	}
+	now := time.Now()
+	misses, err := cache.Misses(env.Paths.State).List()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "authos: warning: the record of sign-ins needed cannot be read: %s\n", redact.String(err.Error()))
+	}
+	for _, m := range a.h.SignInNeeded(misses) {
+		rep.SignInNeeded = append(rep.SignInNeeded, missRow{Client: m.Client, Host: m.Host, Identity: m.Identity, At: m.At, Login: m.Login, Text: helper.MissText(m, now)})
 	}
 	for _, r := range st.Stored {
 		row := storedRow{Kind: r.Kind, Name: r.Name, ServerURL: r.ServerURL, Username: r.Username, Readable: r.Unreadable == nil}
@@ -86,7 +119,13 @@ func runStatus(env Env, args []string) error {
 	if len(rep.Identities) == 0 {
 		fmt.Fprintln(env.Stdout, "no cached identities")
 	} else {
-		printIdentities(env, rep, time.Now())
+		printIdentities(env, rep, now, *check)
+	}
+	if len(rep.SignInNeeded) > 0 {
+		fmt.Fprintln(env.Stdout)
+		for _, m := range rep.SignInNeeded {
+			fmt.Fprintln(env.Stdout, m.Text)
+		}
 	}
 	if len(rep.Stored) > 0 {
 		fmt.Fprintln(env.Stdout)
@@ -96,6 +135,24 @@ func runStatus(env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "cache backend: %s\n", rep.Backend)
 	}
 	return nil
+}
+
+// checkSession asks e's server whether its session is alive (CheckNow,
+// which drops a revoked token) and says so in row.
+func (a *app) checkSession(ctx context.Context, e helper.EntryStatus, row *statusRow) {
+	id := e.Identity
+	id.Profile, id.CABundle = e.Profile, a.caBundleOf(e.Name)
+	s, err := a.h.CheckNow(ctx, id)
+	switch s {
+	case helper.SessionAlive, helper.SessionRevoked:
+		row.Session = s.String()
+	case helper.SessionUnknown:
+		row.Session = s.String()
+		row.SessionError = redact.String(strings.Join(strings.Fields(termsafe.Strip(err.Error())), " "))
+	}
+	if s == helper.SessionRevoked {
+		row.Valid = false
+	}
 }
 
 func identityRow(e helper.EntryStatus) statusRow {
@@ -111,9 +168,13 @@ func identityRow(e helper.EntryStatus) statusRow {
 	return row
 }
 
-func printIdentities(env Env, rep statusReport, now time.Time) {
+func printIdentities(env Env, rep statusReport, now time.Time, check bool) {
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tSERVER\tORG/SERVICE\tCLIENT ID\tUSER\tEXPIRES\tSERVED UNTIL")
+	head := "PROFILE\tSERVER\tORG/SERVICE\tCLIENT ID\tUSER\tEXPIRES\tSERVED UNTIL"
+	if check {
+		head += "\tSESSION"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range rep.Identities {
 		if r.Problem != "" {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%s\n", dash(r.Profile), r.Problem)
@@ -123,10 +184,27 @@ func printIdentities(env Env, rep statusReport, now time.Time) {
 		if user == "" {
 			user = r.Subject
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\n", dash(r.Profile), r.Server, r.Org, r.Service, r.ClientID, dash(user),
+		fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%s\t%s\t%s\t%s", dash(r.Profile), r.Server, r.Org, r.Service, r.ClientID, dash(user),
 			whenText(*r.ExpiresAt, now), servedText(r, now))
+		if check {
+			fmt.Fprintf(tw, "\t%s", sessionText(r))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// sessionText is the SESSION column of `status --check`.
+func sessionText(r statusRow) string {
+	switch r.Session {
+	case "":
+		return "-"
+	case "revoked":
+		return "revoked (ended at the server; token dropped, the next use signs in again)"
+	case "unknown":
+		return "unknown (" + r.SessionError + ")"
+	}
+	return r.Session
 }
 
 // whenText is "2026-01-02 15:04 (in 1h05m)" or "… (expired)".
@@ -138,6 +216,8 @@ func whenText(t, now time.Time) string {
 func servedText(r statusRow, now time.Time) string {
 	at := r.ServedUntil.Local().Format("2006-01-02 15:04")
 	switch {
+	case r.Session == "revoked":
+		return at + " (no longer: revoked)"
 	case r.Valid:
 		return whenText(*r.ServedUntil, now)
 	case r.ExpiresAt.After(now):

@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"io"
+
+	"github.com/authos/authos-credential-helper/helper"
 
 	"github.com/authos/authos-credential-helper/protocol"
 )
@@ -22,7 +25,11 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 	}
 	switch verb {
 	case protocol.TerraformForget:
-		return env.credentials().TerraformForget(host)
+		d, err := env.credentials().TerraformForget(*sel, host)
+		if line := helper.DropText(d, "terraform logout"); err == nil && line != "" {
+			toPerson(env, "authos: "+line+"\n")
+		}
+		return err
 	case protocol.TerraformStore:
 		c, err := protocol.DecodeTerraformStore(env.Stdin)
 		if err != nil {
@@ -40,4 +47,16 @@ func runTerraform(ctx context.Context, env Env, args []string) error {
 		return protocol.EncodeTerraformStored(env.Stdout, *a.Stored)
 	}
 	return protocol.EncodeTerraformNone(env.Stdout)
+}
+
+// toPerson writes line where a person sees it from under Terraform, which
+// shows the helper's stderr only when it fails: the terminal, else stderr.
+func toPerson(env Env, line string) {
+	if tty, err := openTTY(env); err == nil {
+		defer tty.Close()
+		if _, err := io.WriteString(tty, line); err == nil {
+			return
+		}
+	}
+	io.WriteString(env.Stderr, line)
 }

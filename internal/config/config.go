@@ -31,6 +31,21 @@ type Profile struct {
 	Terraform []string `toml:"terraform"`
 	Username  string   `toml:"username"`
 	CABundle  string   `toml:"ca_bundle"`
+	// Revalidate is how long a cached token is served before AuthOS is
+	// asked again whether its session is alive; unset means
+	// DefaultRevalidate, "0" turns the check off.
+	Revalidate *Duration `toml:"revalidate"`
+}
+
+// DefaultRevalidate is Revalidate's default.
+const DefaultRevalidate = 15 * time.Minute
+
+// RevalidateEvery is Revalidate with its default applied (0: never).
+func (p Profile) RevalidateEvery() time.Duration {
+	if p.Revalidate == nil {
+		return DefaultRevalidate
+	}
+	return p.Revalidate.Duration
 }
 
 // Cache configures the token cache.

@@ -58,6 +58,23 @@ expiry_margin = "10m"
 		{name: "bad margin", toml: "[cache]\nexpiry_margin = \"soon\"\n", wantErr: "config"},
 		{name: "dangling default", toml: "default_profile = \"x\"\n", wantErr: "names no [profiles.x]"},
 		{name: "not toml", toml: "[[[", wantErr: "config"},
+		{name: "revalidate default", toml: "[profiles.a]\nserver = \"https://s\"\n", check: func(t *testing.T, c *Config) {
+			if got := c.Profiles["a"].RevalidateEvery(); got != 15*time.Minute {
+				t.Fatalf("RevalidateEvery = %v", got)
+			}
+		}},
+		{name: "revalidate set", toml: "[profiles.a]\nrevalidate = \"2m\"\n", check: func(t *testing.T, c *Config) {
+			if got := c.Profiles["a"].RevalidateEvery(); got != 2*time.Minute {
+				t.Fatalf("RevalidateEvery = %v", got)
+			}
+		}},
+		{name: "revalidate off", toml: "[profiles.a]\nrevalidate = \"0\"\n", check: func(t *testing.T, c *Config) {
+			if got := c.Profiles["a"].RevalidateEvery(); got != 0 {
+				t.Fatalf("RevalidateEvery = %v", got)
+			}
+		}},
+		{name: "revalidate negative", toml: "[profiles.a]\nrevalidate = \"-1m\"\n", wantErr: "negative"},
+		{name: "revalidate not a duration", toml: "[profiles.a]\nrevalidate = \"often\"\n", wantErr: "config"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/authos"
@@ -36,6 +37,10 @@ type TextPrompter struct {
 	// the browser, it starts doing so and returns true, and the prompt says
 	// "press Enter to open it in your browser".
 	Offer func(uri string) bool
+	// Width reports the terminal's width in columns (0: unknown, taken as
+	// 80). The live line is kept narrower: a wrapped line is cleared only
+	// on its last row, and the rest would pile up once a second.
+	Width func() int
 
 	mu      sync.Mutex
 	stop    chan struct{}
@@ -93,8 +98,7 @@ func (p *TextPrompter) tick(stop <-chan struct{}, done chan<- struct{}) {
 	defer t.Stop()
 	for {
 		p.mu.Lock()
-		left := p.expires.Sub(p.now()).Truncate(time.Second)
-		fmt.Fprintf(p.W, "\r\033[K  %s… %s left", p.status, clock(left))
+		p.drawLive()
 		p.mu.Unlock()
 		select {
 		case <-stop:
@@ -116,6 +120,39 @@ func (p *TextPrompter) Event(ev authos.Event) {
 		fmt.Fprint(p.W, "\r\033[K")
 	}
 	fmt.Fprintf(p.W, "authos: %s\n", line)
+	if p.stop != nil {
+		p.drawLive() // at once, not at the next tick
+	}
+}
+
+// drawLive redraws the live line; p.mu is held.
+func (p *TextPrompter) drawLive() {
+	width := 0
+	if p.Width != nil {
+		width = p.Width()
+	}
+	fmt.Fprint(p.W, "\r\033[K"+liveLine(p.status, p.expires.Sub(p.now()).Truncate(time.Second), width))
+}
+
+// liveLine is "  STATUS… M:SS left", shorter than width columns (80 when
+// unknown): the status is cut, the countdown kept.
+func liveLine(status string, left time.Duration, width int) string {
+	if width <= 0 {
+		width = 80
+	}
+	tail := "… " + clock(left) + " left"
+	room := width - 1 - 2 - utf8.RuneCountInString(tail)
+	if r := []rune(status); len(r) > room {
+		if room < 0 {
+			room = 0
+		}
+		status = string(r[:room])
+	}
+	line := "  " + status + tail
+	if r := []rune(line); len(r) > width-1 { // a terminal too narrow for the countdown
+		line = string(r[:max(width-2, 0)]) + "…"
+	}
+	return line
 }
 
 func (p *TextPrompter) Waiting(id helper.Identity) {

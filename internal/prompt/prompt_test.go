@@ -146,3 +146,46 @@ func TestTextPrompterNotice(t *testing.T) {
 		t.Fatalf("Notice wrote %q", got)
 	}
 }
+
+// The live line never reaches the terminal's last column: a wrapped line
+// would pile up one row per second (the 125-character "server trouble"
+// line did at 80 and 120 columns).
+func TestLiveLineFitsTheTerminal(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	trouble := authos.Event{Kind: authos.EventRetrying, Interval: 8 * time.Second,
+		Err: errors.New(`POST https://sso.acme.example/auth/token: dial tcp 203.0.113.7:443: connect: connection refused (is the server down?)`)}
+	for _, width := range []int{80, 120, 20, 0} {
+		t.Run(fmt.Sprint(width), func(t *testing.T) {
+			var out lockedBuffer
+			p := &TextPrompter{W: &out, Live: true, Now: func() time.Time { return now }, Width: func() int { return width }}
+			p.ShowCode(testID, "https://sso.example/activate", "ABCD-EFGH", now.Add(15*time.Minute))
+			p.Event(trouble)
+			p.Finish(nil)
+			limit := width - 1
+			if width == 0 {
+				limit = 79
+			}
+			s := out.String()
+			if !strings.Contains(s, "retrying in 8s") {
+				t.Fatalf("no retry line:\n%s", s)
+			}
+			live := 0
+			for _, seg := range strings.Split(s, "\r\033[K")[1:] {
+				seg, _, _ = strings.Cut(seg, "\n")
+				if seg == "" || strings.HasPrefix(seg, "authos:") {
+					continue
+				}
+				live++
+				if n := len([]rune(seg)); n > limit {
+					t.Errorf("live line of %d columns at width %d: %q", n, width, seg)
+				}
+				if width >= 80 && !strings.HasSuffix(seg, "15:00 left") {
+					t.Errorf("countdown cut at width %d: %q", width, seg)
+				}
+			}
+			if live < 2 {
+				t.Fatalf("the retry did not redraw the live line:\n%q", s)
+			}
+		})
+	}
+}

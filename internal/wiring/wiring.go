@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
@@ -73,9 +74,13 @@ func Build(cfg *config.Config, o Options) *Parts {
 	h := &helper.Helper{
 		Cache:  store,
 		Locks:  cache.FileLocker{Dir: o.Paths.Locks},
+		Flows:  cache.FlowBoard{Dir: o.Paths.Locks},
 		Login:  login,
 		Revoke: helper.RevokeSession(version.UserAgent()),
 		Margin: cfg.Cache.ExpiryMargin.Duration,
+		Check:  helper.CheckSession(version.UserAgent()),
+		// An identity no profile names (flags) gets the default interval.
+		Revalidate: func(id helper.Identity) time.Duration { return cfg.Profiles[id.Profile].RevalidateEvery() },
 	}
 	return &Parts{Config: cfg, Keys: keys, Store: store, Helper: h}
 }

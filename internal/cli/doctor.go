@@ -51,7 +51,7 @@ func runDoctor(ctx context.Context, env Env, args []string) error {
 	d := doctor.Doctor{Config: a.cfg, Profile: *profile, Sources: doctor.Sources{
 		Env:    de,
 		Cache:  doctorCache{a},
-		Tokens: doctorTokens{a},
+		Tokens: doctorTokens{a: a, state: env.Paths.State, online: !*offline},
 		TTY:    doctor.Terminal{StderrTTY: isTerminal(env.Stderr), TTYOpens: hasTTY(env)},
 	}}
 	if !*offline {
@@ -126,11 +126,16 @@ func profileNote(p string) string {
 	return " of profile " + p
 }
 
-// doctorTokens reports each profile's cached token. The hooks of
-// doctor.TokenInfo (Revoked, LastMiss, Verified) are left unset here.
-type doctorTokens struct{ a *app }
+// doctorTokens reports each profile's cached token: its state, whether the
+// server still accepts it (online, as `status --check` asks), and the last
+// sign-in that was needed with nobody to prompt.
+type doctorTokens struct {
+	a      *app
+	state  string
+	online bool
+}
 
-func (t doctorTokens) Token(_ context.Context, profile string) doctor.TokenInfo {
+func (t doctorTokens) Token(ctx context.Context, profile string) doctor.TokenInfo {
 	if _, err := t.a.keys.Backend(); err != nil {
 		return doctor.TokenInfo{Err: errors.New("no usable keyring (see the cache section)")}
 	}
@@ -139,8 +144,34 @@ func (t doctorTokens) Token(_ context.Context, profile string) doctor.TokenInfo 
 	if err != nil {
 		return doctor.TokenInfo{Err: err}
 	}
+	info := doctor.TokenInfo{LastMiss: t.lastMiss(id.Key())}
 	if !found {
-		return doctor.TokenInfo{}
+		return info
 	}
-	return doctor.TokenInfo{Entry: &st}
+	info.Entry = &st
+	if t.online && st.Valid {
+		id.CABundle = t.a.caBundleOf(st.Name)
+		switch s, _ := t.a.h.CheckNow(ctx, id); s {
+		case helper.SessionAlive, helper.SessionRevoked:
+			revoked := s == helper.SessionRevoked
+			info.Revoked = &revoked
+		}
+	}
+	return info
+}
+
+// lastMiss is the newest recorded miss of the entry that no later sign-in
+// answered.
+func (t doctorTokens) lastMiss(entry string) *doctor.Miss {
+	misses, err := cache.Misses(t.state).List()
+	if err != nil {
+		return nil
+	}
+	var last *doctor.Miss
+	for _, m := range t.a.h.SignInNeeded(misses) {
+		if m.Entry == entry && (last == nil || m.At.After(last.At)) {
+			last = &doctor.Miss{Client: m.Client, Host: m.Host, At: m.At}
+		}
+	}
+	return last
 }

@@ -51,7 +51,7 @@ type statusReport struct {
 
 func runStatus(env Env, args []string) error {
 	fs := newFlagSet(env, "status")
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := fs.Bool("json", false, flagHelp("status", "json"))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -221,8 +221,8 @@ func dash(s string) string {
 func runLogout(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "logout")
 	sel := identityFlags(fs)
-	all := fs.Bool("all", false, "log out of every cached identity")
-	onlyUnreadable := fs.Bool("unreadable", false, "only remove the cache records that can no longer be read (sealed under a lost data key, or damaged)")
+	all := fs.Bool("all", false, flagHelp("logout", "all"))
+	onlyUnreadable := fs.Bool("unreadable", false, flagHelp("logout", "unreadable"))
 	if err := parse(fs, args); err != nil {
 		return err
 	}

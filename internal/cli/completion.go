@@ -321,7 +321,7 @@ func fishCompletion() string {
 		for _, f := range cp.c.shownFlags() {
 			line := fmt.Sprintf("%s -n %s -l %s", c, fishQuote(cond), f.name)
 			if f.arg != "" {
-				line += " -r"
+				line += " -x" // a value, and no file names
 			}
 			if f.profile {
 				line += " -a " + fishQuote("("+prog+" __complete profiles 2>/dev/null)")

@@ -103,6 +103,9 @@ func manCommand(b *strings.Builder, path []string, c *command) {
 	line(".SS ", `"`, roff(strings.Join(path, " ")+" "+c.args), `"`)
 	line(roff(c.summary), ".")
 	for _, p := range strings.Split(c.about, "\n\n") {
+		if p == identityAbout {
+			continue // said once, under IDENTITY FLAGS
+		}
 		line(".PP")
 		line(roff(p))
 	}

@@ -350,18 +350,70 @@ func TestBashCompletion(t *testing.T) {
 	}
 }
 
+// zshDriver types into an interactive zsh on a pty: `zsh -f DRIVER DIR
+// PATTERN KEYS...` puts DIR on $fpath, types each KEYS once the answer to
+// the one before has arrived, and exits 0 when PATTERN shows on the
+// terminal (Ctrl-X prints BUF[the line]), 1 after 5 s.
+const zshDriver = `zmodload zsh/zpty zsh/datetime zsh/zselect
+local dir=$1 pat=$2; shift 2
+zpty z zsh -f -i
+zpty -w z "fpath=($dir \$fpath); autoload -Uz compinit; compinit -u -D; show() { zle -I; print -r -- \"BUF[\$BUFFER]\" }; zle -N show; bindkey '^X' show; PS1='READY>'"
+local all= chunk deadline=$(( EPOCHREALTIME + 5 )) fresh=0
+while (( EPOCHREALTIME < deadline )); do
+  if zpty -r -t z chunk; then all+=$chunk; fresh=1; continue; fi
+  if [[ $all == *${~pat}* ]]; then zpty -d z; exit 0; fi
+  if (( fresh && $# )) && [[ $all == *READY\>* ]]; then zpty -n -w z "$1"; shift; fresh=0; fi
+  zselect -t 1
+done
+print -r -- "$all"; zpty -d z; exit 1
+`
+
 func TestZshCompletion(t *testing.T) {
 	zsh := shellPath(t, "zsh")
 	script, env := completionScript(t, "zsh")
 	if out, err := exec.Command(zsh, "-n", script).CombinedOutput(); err != nil {
 		t.Fatalf("zsh -n: %v\n%s", err, out)
 	}
-	// It loads under compinit and registers itself for the command.
+	// Sourced, it registers itself for the command.
 	cmd := exec.Command(zsh, "-f", "-c", `autoload -Uz compinit && compinit -u -D && source "$0" && print -r -- $_comps[`+prog+`]`, script)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
-	if got := strings.TrimSpace(string(out)); err != nil || got != "_authos_credential_helper" {
+	if got := strings.TrimSpace(string(out)); err != nil || got != "_"+prog {
 		t.Errorf("loading under compinit: %q (%v)", got, err)
+	}
+	// Autoloaded from $fpath under its own name, as packages install it,
+	// it completes in a real zsh: Tab twice lists, Tab once completes.
+	fpath := t.TempDir()
+	text, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	driver := filepath.Join(fpath, "driver.zsh")
+	if err := os.WriteFile(filepath.Join(fpath, "_"+prog), text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(driver, []byte(zshDriver), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const ctrlX = "\x18"
+	for _, tc := range []struct {
+		pattern string
+		keys    []string
+	}{
+		{"*login*logout*", []string{prog + " lo\t", "\t"}},
+		{"*get*store*erase*", []string{prog + " git \t", "\t"}},
+		{`BUF\[` + prog + ` setup docker \]`, []string{prog + " setup d\t", ctrlX}},
+		{`BUF\[` + prog + ` docker list \]`, []string{prog + " docker l\t", ctrlX}},
+		{`BUF\[` + prog + ` help dev-server \]`, []string{prog + " help dev\t", ctrlX}},
+		{`BUF\[` + prog + ` status --json \]`, []string{prog + " status --j\t", ctrlX}},
+		{`BUF\[` + prog + ` dev-server control rotate-key \]`, []string{prog + " dev-server control r\t", ctrlX}},
+		{`BUF\[` + prog + ` token --profile platform \]`, []string{prog + " token --profile p\t", ctrlX}},
+	} {
+		cmd := exec.Command(zsh, append([]string{"-f", driver, fpath, tc.pattern}, tc.keys...)...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%q: %s not seen (%v); the terminal showed:\n%q", tc.keys, tc.pattern, err, out)
+		}
 	}
 }
 

@@ -200,8 +200,8 @@ func zshItem(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
-		case '\'':
-			b.WriteString(`'\''`)
+		case '\'': // escaped for the action's own evaluation, then for the quotes
+			b.WriteString(`\'\''`)
 			continue
 		case ' ', ':', '(', ')', '[', ']', '"', '$', '`', '\\', '*', '?', '<', '>', '|', '&', ';', '{', '}', '~', '#':
 			b.WriteByte('\\')
@@ -246,7 +246,10 @@ func zshCompletion() string {
 		}
 		b.WriteString("\n}\n\n")
 	}
-	fmt.Fprintf(&b, "%s() {\n    local -a cmds\n    if (( CURRENT == 2 )); then\n        cmds=(\n", fn)
+	// The file's name: autoloaded from $fpath, the file's body runs once,
+	// defines this function in place of itself and calls it.
+	main := "_" + prog
+	fmt.Fprintf(&b, "%s() {\n    local -a cmds\n    if (( CURRENT == 2 )); then\n        cmds=(\n", main)
 	for _, c := range commands {
 		if !c.hidden {
 			fmt.Fprintf(&b, "            '%s:%s'\n", c.name, zshQuote(c.summary))
@@ -259,7 +262,7 @@ func zshCompletion() string {
 			fmt.Fprintf(&b, "        %s) %s_%s ;;\n", cp.path[0], fn, strings.ReplaceAll(cp.path[0], "-", "_"))
 		}
 	}
-	fmt.Fprintf(&b, "    esac\n}\n\nif [[ $zsh_eval_context[-1] == loadautofunc ]]; then\n    %[1]s \"$@\"\nelse\n    compdef %[1]s %[2]s\nfi\n", fn, prog)
+	fmt.Fprintf(&b, "    esac\n}\n\nif [[ $funcstack[1] == %[1]s ]]; then\n    %[1]s \"$@\"\nelse\n    compdef %[1]s %[2]s\nfi\n", main, prog)
 	return b.String()
 }
 

@@ -22,6 +22,7 @@ type command struct {
 	identity identityUse
 	flags    []flagDef
 	verbs    []verb
+	wordsAre string // what verbs lists: "verbs" unless set
 	subs     []command
 	hidden   bool // not listed in usage, completions or the man page
 }
@@ -91,8 +92,10 @@ var commands = []command{
 			{"erase", "forget the token git was refused with"},
 		}},
 	{name: "docker", summary: "docker credential helper (also as docker-credential-authos)", args: "get|store|erase|list|version",
-		about: "Speaks docker's credential helper protocol: exactly one verb, the request on stdin. " +
-			"A registry no profile serves can be stored into and read back (docker login).\n\n" + hostAbout,
+		about: "Speaks docker's credential helper protocol: exactly one verb, the request on stdin; no flags. " +
+			"Only a profile whose docker patterns name the registry answers (AUTHOS_PROFILE narrows the search). " +
+			"A registry no profile serves can be stored into and read back (docker login); any other request gets \"credentials not found\", " +
+			"without reading the keyring or the network.",
 		verbs: []verb{
 			{"get", "answer with a token for a registry"},
 			{"store", "keep a credential docker login hands over"},
@@ -114,6 +117,7 @@ var commands = []command{
 	{name: "setup", summary: "configure git, docker, kube, terraform or tofu for a profile", args: "git|docker|kube|terraform|tofu [flags]",
 		about: "Writes (or, with --undo, removes) one client's configuration for one profile: idempotent, " +
 			"with backups, each change said on stderr. The client may come before or after the flags.",
+		wordsAre: "clients",
 		verbs: []verb{
 			{"git", "credential.<url>.helper for the profile's git URLs"},
 			{"docker", "credHelpers entries for the profile's registries"},
@@ -184,7 +188,8 @@ var commands = []command{
 			"bash: source <(" + prog + " completion bash), or save it in /usr/share/bash-completion/completions/" + prog + ". " +
 			"zsh: save it as _" + prog + " in a folder on $fpath. " +
 			"fish: save it in ~/.config/fish/completions/" + prog + ".fish.",
-		verbs: []verb{{"bash", "bash 4 or later"}, {"zsh", "zsh"}, {"fish", "fish"}}},
+		wordsAre: "shells",
+		verbs:    []verb{{"bash", "bash 4 or later"}, {"zsh", "zsh 5"}, {"fish", "fish 3"}}},
 	{name: "man", hidden: true, summary: "print the man page (roff)", args: "",
 		about: "Prints the man page, generated from these definitions, on stdout: " + prog + " man > " + prog + ".1"},
 	{name: "__complete", hidden: true, summary: "print completion candidates", args: "profiles",

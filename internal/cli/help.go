@@ -57,13 +57,13 @@ func writeHelp(w io.Writer, path []string, c *command) {
 	if c.identity == allIdentity {
 		b.WriteString("  identity flags: " + identitySynopsis() + "\n")
 	}
-	b.WriteString("\n" + c.summary + ".\n")
+	b.WriteString("\n" + sentence(c.summary) + "\n")
 	for _, p := range strings.Split(c.about, "\n\n") {
 		b.WriteString("\n")
 		wrap(&b, p, "", helpWidth)
 	}
 	if len(c.verbs) > 0 {
-		b.WriteString("\nverbs:\n")
+		b.WriteString("\n" + c.words() + ":\n")
 		rows := make([][2]string, 0, len(c.verbs))
 		for _, v := range c.verbs {
 			rows = append(rows, [2]string{v.name, v.summary})
@@ -202,4 +202,20 @@ func (c *command) hasVerb(name string) bool {
 		}
 	}
 	return false
+}
+
+// words is what the command's verbs are called in its help.
+func (c *command) words() string {
+	if c.wordsAre == "" {
+		return "verbs"
+	}
+	return c.wordsAre
+}
+
+// sentence is a summary as a sentence: capitalised, with a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }

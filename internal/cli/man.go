@@ -101,7 +101,7 @@ func manPage() string {
 func manCommand(b *strings.Builder, path []string, c *command) {
 	line := func(parts ...string) { b.WriteString(strings.Join(parts, "") + "\n") }
 	line(".SS ", `"`, roff(strings.Join(path, " ")+" "+c.args), `"`)
-	line(roff(c.summary), ".")
+	line(roff(sentence(c.summary)))
 	for _, p := range strings.Split(c.about, "\n\n") {
 		if p == identityAbout {
 			continue // said once, under IDENTITY FLAGS
@@ -111,7 +111,7 @@ func manCommand(b *strings.Builder, path []string, c *command) {
 	}
 	if len(c.verbs) > 0 {
 		line(".PP")
-		line("Verbs:")
+		line(strings.ToUpper(c.words()[:1]), c.words()[1:], ":")
 		line(".RS")
 		for _, v := range c.verbs {
 			line(".TP")

@@ -8,6 +8,8 @@ package cli
 // the linker: nothing runs or allocates at start, so the hit path does not
 // pay for help it never prints.
 
+import "strings"
+
 const prog = "authos-credential-helper"
 
 // command is one command (or subcommand, such as `dev-server control`).
@@ -246,34 +248,23 @@ func lookup(path ...string) *command {
 }
 
 // flagHelp is the help text of the flag called name of the command at
-// path; commands register their flags with it.
+// path ("setup", "dev-server control"); commands register their flags
+// with it.
 func flagHelp(path, name string) string {
-	c := lookupPath(path)
-	if c != nil {
-		for _, f := range c.allFlags() {
-			if f.name == name {
-				return f.help
-			}
+	first, sub, _ := strings.Cut(path, " ")
+	c := lookup(first)
+	if sub != "" {
+		c = lookup(first, sub)
+	}
+	if c == nil {
+		return "" // commands_test.go fails on a flag without a definition
+	}
+	for _, f := range c.flags {
+		if f.name == name {
+			return f.help
 		}
 	}
-	return "" // commands_test.go fails on a flag without a definition
-}
-
-func lookupPath(path string) *command {
-	first, rest, ok := cutSpace(path)
-	if !ok {
-		return lookup(path)
-	}
-	return lookup(first, rest)
-}
-
-func cutSpace(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
+	return ""
 }
 
 // allFlags is every flag the command parses: its identity flags, then its own.

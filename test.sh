@@ -25,6 +25,11 @@ command -v dbus-run-session >/dev/null || need+=(dbus-daemon)
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 [ -x /usr/bin/time ] || need+=(time)
 command -v chromium >/dev/null || need+=(chromium) # the activation pages' browser tests
+# the completion scripts run in each shell, the man page renders
+command -v zsh >/dev/null || need+=(zsh)
+command -v fish >/dev/null || need+=(fish)
+command -v groff >/dev/null || need+=(groff-base)
+command -v man >/dev/null || need+=(man-db)
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo=sudo

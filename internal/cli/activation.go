@@ -18,8 +18,8 @@ import (
 // device_activation_uri.
 func runActivationServer(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "activation-server")
-	server := fs.String("server", "", "AuthOS base `URL` the pages talk to (https, or http on loopback)")
-	listen := fs.String("listen", "127.0.0.1:8081", "`address` to serve the pages on")
+	server := fs.String("server", "", flagHelp("activation-server", "server"))
+	listen := fs.String("listen", "127.0.0.1:8081", flagHelp("activation-server", "listen"))
 	if err := parse(fs, args); err != nil {
 		return err
 	}

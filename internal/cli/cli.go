@@ -25,7 +25,6 @@ import (
 	"github.com/authos/authos-credential-helper/internal/prompt"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
-	"github.com/authos/authos-credential-helper/internal/version"
 	"github.com/authos/authos-credential-helper/internal/wiring"
 	"github.com/authos/authos-credential-helper/protocol"
 )
@@ -104,46 +103,40 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-const usage = `usage: authos-credential-helper <command> [flags]
-
-commands:
-  login     sign in now (device flow) and cache the token
-  token     print a valid access token, signing in first if needed
-  status    list cached identities (--json for JSON); never prints tokens
-  logout    forget the token, then end its session at the server (--all: every
-            identity; --unreadable: only records that can no longer be read)
-  git       git credential helper protocol (also as git-credential-authos)
-  docker    docker credential helper protocol (also as docker-credential-authos)
-  kube      kubectl exec credential plugin (ExecCredential v1, v1beta1)
-  terraform Terraform/OpenTofu credentials helper (also as terraform-credentials-authos)
-  setup     configure git|docker|kube|terraform for a profile (--undo, --dry-run)
-  doctor    explain why a client gets no token: one line per check, with the fix (--json)
-  dev-server  run the local AuthOS-compatible development server
-  activation-server  serve the /activate pages for an AuthOS server (--server URL --listen ADDR)
-  version   print version and compiled-in keyring backends
-
-identity flags (login, token, logout):
-  --profile NAME | --server URL --org SLUG --service SLUG --client-id ID
-  (or AUTHOS_PROFILE / AUTHOS_SERVER, AUTHOS_ORG, AUTHOS_SERVICE, AUTHOS_CLIENT_ID;
-   or default_profile in config.toml)
-`
-
 // Main runs one command and returns the exit code.
 func Main(ctx context.Context, env Env) int {
 	args := env.Args[1:]
 	switch invokedAs(env.Args[0]) {
 	case "git-credential-authos":
+		if soleHelp(args) {
+			return printHelp(env, "git")
+		}
 		return report(env.Stderr, runGit(ctx, env, args))
 	case "docker-credential-authos":
+		if soleHelp(args) { // as docker-credential-helpers' own helpers do
+			fmt.Fprintln(env.Stdout, dockerUsage)
+			return ExitOK
+		}
 		return runDocker(ctx, env, args)
 	case "terraform-credentials-authos":
+		if soleHelp(args) {
+			return printHelp(env, "terraform")
+		}
 		return report(env.Stderr, runTerraform(ctx, env, args))
 	}
 	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
+		writeUsage(env.Stderr)
 		return ExitUsage
 	}
 	cmd, rest := args[0], args[1:]
+	if helpAsked(rest) && lookup(cmd) != nil {
+		return printHelp(env, args...)
+	}
+	return run(ctx, env, cmd, rest)
+}
+
+// run dispatches one command, its help flags already handled.
+func run(ctx context.Context, env Env, cmd string, rest []string) int {
 	var err error
 	switch cmd {
 	case "token":
@@ -172,14 +165,37 @@ func Main(ctx context.Context, env Env) int {
 		err = runSetup(ctx, env, rest)
 	case "doctor":
 		err = runDoctor(ctx, env, rest)
-	case "help", "-h", "--help":
-		fmt.Fprint(env.Stdout, usage)
-		return ExitOK
+	case "help":
+		err = runHelp(env, rest)
+	case "-h", "-help", "--help":
+		writeUsage(env.Stdout)
+	case "completion":
+		err = runCompletion(env, rest)
+	case "man":
+		err = runMan(env, rest)
+	case "__complete":
+		err = runComplete(env, rest)
 	default:
 		err = usageError{fmt.Sprintf("unknown command %q (see authos-credential-helper help)", cmd)}
 	}
 	return report(env.Stderr, err)
 }
+
+// printHelp writes the help of the command the words name (`X --help`,
+// `X -h`, the client names' sole --help) to stdout.
+func printHelp(env Env, words ...string) int {
+	path, c := helpPath(words)
+	writeHelp(env.Stdout, path, c)
+	return ExitOK
+}
+
+// soleHelp is a client-name entry point's only help form: clients never
+// send it, so it cannot collide with a protocol verb.
+func soleHelp(args []string) bool {
+	return len(args) == 1 && helpAsked(args)
+}
+
+const dockerUsage = "Usage: docker-credential-authos <store|get|erase|list|version>"
 
 // invokedAs is the program name without directory, ".exe" and a
 // Terraform-style "_vX.Y.Z" suffix.
@@ -254,31 +270,40 @@ func interruptible(login helper.LoginFunc) helper.LoginFunc {
 	}
 }
 
-// identityFlags registers the identity flags on fs.
+// identityFlags registers the identity flags on fs, as identityDefs
+// (commands.go) describes them.
 func identityFlags(fs *flag.FlagSet) *helper.Selector {
 	s := &helper.Selector{}
-	fs.StringVar(&s.Profile, "profile", "", "profile `name` from config.toml")
-	fs.StringVar(&s.Server, "server", "", "AuthOS base `URL`")
-	fs.StringVar(&s.Org, "org", "", "organization `slug`")
-	fs.StringVar(&s.Service, "service", "", "service `slug`")
-	fs.StringVar(&s.ClientID, "client-id", "", "client `id`")
+	for i, p := range [...]*string{&s.Profile, &s.Server, &s.Org, &s.Service, &s.ClientID} {
+		fs.StringVar(p, identityDefs[i].name, "", identityDefs[i].help)
+	}
 	return s
 }
 
-func newFlagSet(env Env, name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	return fs
+// newFlagSet is the FlagSet of a command run by a person. Like
+// protocolFlagSet it prints nothing itself: a bad flag is the one line
+// report prints, and help (`X --help`) is rendered from the definitions
+// in commands.go.
+func newFlagSet(_ Env, name string) *flag.FlagSet {
+	return protocolFlagSet(name)
 }
 
 // protocolFlagSet is for the client-facing modes: clients show a helper's
 // stderr inside their own errors, so a bad flag gets the one-line error
-// report prints, not the flag package's usage text.
+// report prints, not the flag package's usage text. Every command's
+// FlagSet is made here, so that commands_test.go can see each one.
 func protocolFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	if sawFlagSet != nil {
+		sawFlagSet(fs)
+	}
 	return fs
 }
+
+// sawFlagSet, when set (by tests only), is told about every FlagSet made.
+var sawFlagSet func(*flag.FlagSet)
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
@@ -371,15 +396,6 @@ func runLogin(ctx context.Context, env Env, args []string) error {
 	backend, _ := a.keys.Backend()
 	fmt.Fprintf(env.Stderr, "authos: signed in to %s as %s; token cached (%s keyring), used until %s\n",
 		id, who, backend, cred.ExpiresAt.Local().Format("2006-01-02 15:04"))
-	return nil
-}
-
-func runVersion(env Env, args []string) error {
-	if err := parse(newFlagSet(env, "version"), args); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "authos-credential-helper %s (commit %s)\ncache backends compiled in: %s\n",
-		version.Version, version.Commit, strings.Join(cache.CompiledBackends(), ", "))
 	return nil
 }
 

@@ -10,5 +10,5 @@ import (
 func runDevServer(ctx context.Context, env Env, args []string) int {
 	ctx, stop := httpserve.OnSignal(ctx)
 	defer stop()
-	return devserver.Command(ctx, args, env.Stdout, env.Stderr)
+	return devserver.Command(ctx, args, env.Stdout, env.Stderr, protocolFlagSet)
 }

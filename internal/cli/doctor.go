@@ -22,9 +22,9 @@ import (
 // something is broken. All the rules are in package doctor.
 func runDoctor(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "doctor")
-	profile := fs.String("profile", "", "check only this profile")
-	asJSON := fs.Bool("json", false, "print JSON")
-	offline := fs.Bool("offline", false, "skip the server checks")
+	profile := fs.String("profile", "", flagHelp("doctor", "profile"))
+	asJSON := fs.Bool("json", false, flagHelp("doctor", "json"))
+	offline := fs.Bool("offline", false, flagHelp("doctor", "offline"))
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -19,12 +19,12 @@ import (
 func runSetup(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "setup")
 	var o setup.Options
-	fs.StringVar(&o.Profile, "profile", "", "profile `name` from config.toml (default: default_profile)")
-	fs.BoolVar(&o.Undo, "undo", false, "remove what setup added")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "print the changes without making them")
-	fs.BoolVar(&o.Force, "force", false, "replace another helper's entry (docker credHelpers, git helper, Terraform plugin file)")
-	fs.BoolVar(&o.CredsStore, "creds-store", false, "docker: also make authos the credsStore for every registry")
-	fs.StringVar(&o.Context, "context", "", "kube: also point this existing context at the authos user")
+	fs.StringVar(&o.Profile, "profile", "", flagHelp("setup", "profile"))
+	fs.BoolVar(&o.Undo, "undo", false, flagHelp("setup", "undo"))
+	fs.BoolVar(&o.DryRun, "dry-run", false, flagHelp("setup", "dry-run"))
+	fs.BoolVar(&o.Force, "force", false, flagHelp("setup", "force"))
+	fs.BoolVar(&o.CredsStore, "creds-store", false, flagHelp("setup", "creds-store"))
+	fs.StringVar(&o.Context, "context", "", flagHelp("setup", "context"))
 	// The client may come before or after the flags.
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		o.Client, args = args[0], args[1:]

@@ -71,8 +71,8 @@ type statusReport struct {
 
 func runStatus(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "status")
-	asJSON := fs.Bool("json", false, "print JSON")
-	check := fs.Bool("check", false, "ask each valid token's server now whether its session is alive; a revoked one is dropped")
+	asJSON := fs.Bool("json", false, flagHelp("status", "json"))
+	check := fs.Bool("check", false, flagHelp("status", "check"))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -301,8 +301,8 @@ func dash(s string) string {
 func runLogout(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet(env, "logout")
 	sel := identityFlags(fs)
-	all := fs.Bool("all", false, "log out of every cached identity")
-	onlyUnreadable := fs.Bool("unreadable", false, "only remove the cache records that can no longer be read (sealed under a lost data key, or damaged)")
+	all := fs.Bool("all", false, flagHelp("logout", "all"))
+	onlyUnreadable := fs.Bool("unreadable", false, flagHelp("logout", "unreadable"))
 	if err := parse(fs, args); err != nil {
 		return err
 	}

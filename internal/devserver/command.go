@@ -30,11 +30,13 @@ const usage = `usage:
 
 // Command runs the dev-server command line; args are the words after
 // "dev-server". It returns the exit status: 0 success, 1 failure, 2 usage.
-func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// newFlagSet makes its FlagSets: the command line's, whose tests check
+// them against its help.
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer, newFlagSet func(name string) *flag.FlagSet) int {
 	if len(args) > 0 && args[0] == "control" {
-		return controlCommand(ctx, args[1:], stderr)
+		return controlCommand(ctx, args[1:], stderr, newFlagSet)
 	}
-	fs := flag.NewFlagSet("dev-server", flag.ContinueOnError)
+	fs := newFlagSet("dev-server")
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
@@ -47,9 +49,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ratePeriod := fs.Duration("rate-limit-period", defaultRatePeriod, "rate limiter refill period (older server: 60s)")
 	cleanup := fs.Duration("cleanup-interval", defaultCleanup, "how often expired device codes are swept")
 	dashboard := fs.String("dashboard-url", "", "PLATFORM_DASHBOARD_BASE_URL (default: the server's own URL)")
-	autoApprove := fs.String("auto-approve", "", "demo mode: approve every new device code as this seeded user's `email` after 2 s")
+	autoApprove := fs.String("auto-approve", "", "demo mode: approve every new device code as this seeded user's email after 2 s")
 	resources := resourceFlag{}
-	fs.Var(resources, "resource-uri", "add a resource URI to a service's resource_uris, as `org/service=URI` (repeatable)")
+	fs.Var(resources, "resource-uri", "add a resource URI to a service's resource_uris (repeatable)")
 	jwksMaxAge := fs.Duration("jwks-max-age", defaultJWKSMaxAge, "Cache-Control max-age of the JWKS")
 	noMetadata := fs.Bool("no-metadata", false, "serve no /.well-known/authos-configuration (servers before AuthOS v0.8)")
 	deviceStatus := fs.String("device-authorization-status", "beta", "oauth_device_authorization.status in the metadata document; \"absent\" leaves the section out")
@@ -213,8 +215,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func controlCommand(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("dev-server control", flag.ContinueOnError)
+func controlCommand(ctx context.Context, args []string, stderr io.Writer, newFlagSet func(name string) *flag.FlagSet) int {
+	fs := newFlagSet("dev-server control")
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	email := fs.String("user", DefaultControlUser, "email of the user who approves")
@@ -222,7 +224,7 @@ func controlCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	if defServer == "" {
 		defServer = "http://127.0.0.1:8080"
 	}
-	server := fs.String("server", defServer, "dev server base URL (default $AUTHOS_SERVER, then http://127.0.0.1:8080)")
+	server := fs.String("server", defServer, "dev server base URL; $AUTHOS_SERVER when set")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -177,7 +178,7 @@ func TestCommand(t *testing.T) {
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Command(ctx, []string{"--listen", "127.0.0.1:0", "--no-rate-limit", "--interval", "1", "--resource-uri", "acme/cli=https://x.acme.example"}, outW, &stderr)
+		done <- runCommand(ctx, []string{"--listen", "127.0.0.1:0", "--no-rate-limit", "--interval", "1", "--resource-uri", "acme/cli=https://x.acme.example"}, outW, &stderr)
 		outW.Close()
 	}()
 	line, err := bufio.NewReader(outR).ReadString('\n')
@@ -208,23 +209,23 @@ func TestCommand(t *testing.T) {
 		t.Fatalf("device code %+v", dc)
 	}
 	var cerr bytes.Buffer
-	if code := Command(ctx, []string{"control", "approve", dc.UserCode, "--user", UserBob, "--server", base + "/"}, io.Discard, &cerr); code != 0 {
+	if code := runCommand(ctx, []string{"control", "approve", dc.UserCode, "--user", UserBob, "--server", base + "/"}, io.Discard, &cerr); code != 0 {
 		t.Fatalf("control approve: exit %d: %s", code, cerr.String())
 	}
 	if !strings.Contains(cerr.String(), "awaiting MFA") {
 		t.Errorf("control output %q", cerr.String())
 	}
 	cerr.Reset()
-	if code := Command(ctx, []string{"control", "--server", base, "mfa-complete", dc.UserCode}, io.Discard, &cerr); code != 0 {
+	if code := runCommand(ctx, []string{"control", "--server", base, "mfa-complete", dc.UserCode}, io.Discard, &cerr); code != 0 {
 		t.Fatalf("control mfa-complete: exit %d: %s", code, cerr.String())
 	}
 	cerr.Reset()
-	if code := Command(ctx, []string{"control", "approve", dc.UserCode, "--server", base}, io.Discard, &cerr); code != 1 || cerr.Len() == 0 {
+	if code := runCommand(ctx, []string{"control", "approve", dc.UserCode, "--server", base}, io.Discard, &cerr); code != 1 || cerr.Len() == 0 {
 		t.Errorf("approving twice: exit %d %q", code, cerr.String())
 	}
 	t.Setenv("AUTHOS_SERVER", base)
 	cerr.Reset()
-	if code := Command(ctx, []string{"control", "deny", dc.UserCode}, io.Discard, &cerr); code != 0 {
+	if code := runCommand(ctx, []string{"control", "deny", dc.UserCode}, io.Discard, &cerr); code != 0 {
 		t.Errorf("deny via $AUTHOS_SERVER: exit %d %q", code, cerr.String())
 	}
 
@@ -258,15 +259,21 @@ func TestCommandUsage(t *testing.T) {
 		{"control", "approve", "ABCD-EFGH", "--nope"},
 	} {
 		var stderr bytes.Buffer
-		if code := Command(ctx, args, io.Discard, &stderr); code != 2 || stderr.Len() == 0 {
+		if code := runCommand(ctx, args, io.Discard, &stderr); code != 2 || stderr.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
 		}
 	}
 	var stderr bytes.Buffer
-	if code := Command(ctx, []string{"--listen", "256.0.0.1:x"}, io.Discard, &stderr); code != 1 {
+	if code := runCommand(ctx, []string{"--listen", "256.0.0.1:x"}, io.Discard, &stderr); code != 1 {
 		t.Errorf("bad listen address: exit %d", code)
 	}
-	if code := Command(ctx, []string{"control", "approve", "ABCD-EFGH", "--server", "http://127.0.0.1:1"}, io.Discard, &stderr); code != 1 {
+	if code := runCommand(ctx, []string{"control", "approve", "ABCD-EFGH", "--server", "http://127.0.0.1:1"}, io.Discard, &stderr); code != 1 {
 		t.Errorf("unreachable server: exit %d", code)
 	}
+}
+
+// runCommand runs Command with plain FlagSets, as the command line's are
+// but for their output.
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return Command(ctx, args, stdout, stderr, func(name string) *flag.FlagSet { return flag.NewFlagSet(name, flag.ContinueOnError) })
 }

@@ -338,14 +338,14 @@ func TestKeyCommands(t *testing.T) {
 	defer ts.Close()
 	first := srv.KeyID()
 	var stderr bytes.Buffer
-	if code := Command(context.Background(), []string{"control", "rotate-key", "--server", ts.URL}, io.Discard, &stderr); code != 0 {
+	if code := runCommand(context.Background(), []string{"control", "rotate-key", "--server", ts.URL}, io.Discard, &stderr); code != 0 {
 		t.Fatalf("rotate-key: exit %d %s", code, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "previous kids "+first) || srv.KeyID() == first {
 		t.Errorf("rotate-key said %q", stderr.String())
 	}
 	stderr.Reset()
-	if code := Command(context.Background(), []string{"control", "--server", ts.URL, "drop-previous-keys"}, io.Discard, &stderr); code != 0 {
+	if code := runCommand(context.Background(), []string{"control", "--server", ts.URL, "drop-previous-keys"}, io.Discard, &stderr); code != 0 {
 		t.Fatalf("drop-previous-keys: exit %d %s", code, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "previous kids none") || len(srv.Keys().Previous) != 0 {
@@ -358,7 +358,7 @@ func TestKeyCommands(t *testing.T) {
 		{"--jwks-max-age", "0"},
 	} {
 		stderr.Reset()
-		if code := Command(context.Background(), args, io.Discard, &stderr); code != 2 {
+		if code := runCommand(context.Background(), args, io.Discard, &stderr); code != 2 {
 			t.Errorf("%v: exit %d %q", args, code, stderr.String())
 		}
 	}

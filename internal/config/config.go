@@ -176,13 +176,26 @@ func Mentions(raw []byte, host string) bool {
 	if h == "" {
 		return false
 	}
-	for i := 0; i+len(h) <= len(raw); i++ {
-		j := 0
-		for j < len(h) && lower(raw[i+j]) == lower(h[j]) {
-			j++
+	// Candidates by their first byte, in either case (IndexByte is the
+	// runtime's own search, already paged in): 250 KB of config.toml is
+	// read for every unknown host.
+	for _, c := range [2]byte{lower(h[0]), upper(h[0])} {
+		for i := 0; ; i++ {
+			k := bytes.IndexByte(raw[i:], c)
+			if k < 0 || i+k+len(h) > len(raw) {
+				break
+			}
+			i += k
+			j := 1
+			for j < len(h) && lower(raw[i+j]) == lower(h[j]) {
+				j++
+			}
+			if j == len(h) {
+				return true
+			}
 		}
-		if j == len(h) {
-			return true
+		if lower(h[0]) == upper(h[0]) {
+			break
 		}
 	}
 	return escapes(raw)
@@ -194,9 +207,11 @@ func Mentions(raw []byte, host string) bool {
 // backslash (Windows paths) and escapes of control characters cannot.
 func escapes(raw []byte) bool {
 	for i := 0; i+1 < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
+		k := bytes.IndexByte(raw[i:len(raw)-1], '\\')
+		if k < 0 {
+			return false
 		}
+		i += k
 		switch raw[i+1] {
 		case '\\', 'b', 't', 'n', 'f', 'r', 'e':
 			i++
@@ -214,20 +229,21 @@ func lower(c byte) byte {
 	return c
 }
 
-// Parse decodes config text read from path.
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+// Parse decodes config text read from path, all of it, strictly.
 func Parse(path string, b []byte) (*Config, error) {
 	c := &Config{}
 	if len(b) == 0 {
 		return c, nil
 	}
-	dec := toml.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields() // a typo in a key should not silently do nothing
-	if err := dec.Decode(c); err != nil {
-		var sme *toml.StrictMissingError
-		if errors.As(err, &sme) {
-			return nil, fmt.Errorf("config %s: unknown key: %s", path, strings.Join(strings.Fields(sme.String()), " "))
-		}
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	if err := decodeStrict(path, b, c, nil); err != nil {
+		return nil, err
 	}
 	if c.DefaultProfile != "" {
 		if _, ok := c.Profiles[c.DefaultProfile]; !ok {
@@ -235,6 +251,36 @@ func Parse(path string, b []byte) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// decodeStrict decodes b into c, refusing unknown keys (a typo in a key
+// should not silently do nothing). Errors are one line naming the file and
+// the line; fileLine maps b's lines to the file's (nil: b is the file).
+func decodeStrict(path string, b []byte, c *Config, fileLine func(int) int) error {
+	dec := toml.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(c)
+	if err == nil {
+		return nil
+	}
+	at := func(line int) string {
+		if fileLine != nil {
+			line = fileLine(line)
+		}
+		return fmt.Sprintf("config %s line %d", path, line)
+	}
+	var sme *toml.StrictMissingError
+	var de *toml.DecodeError
+	switch {
+	case errors.As(err, &sme) && len(sme.Errors) > 0:
+		first := sme.Errors[0]
+		line, _ := first.Position()
+		return fmt.Errorf("%s: unknown key %s", at(line), strings.Join(first.Key(), "."))
+	case errors.As(err, &de):
+		line, _ := de.Position()
+		return fmt.Errorf("%s: %w", at(line), err)
+	}
+	return fmt.Errorf("config %s: %w", path, err)
 }
 
 // ProfileNames lists profile names in order.

@@ -154,7 +154,18 @@ func ReadRaw(path string) ([]byte, error) {
 // every request about a host we do not serve, where each first-touched code
 // page (lowercasing, trimming, SIMD search routines) costs a page fault.
 func Mentions(raw []byte, host string) bool {
-	// Drop a port (not inside an IPv6 literal) and IPv6 brackets.
+	h := hostText(host)
+	if h == "" {
+		return false
+	}
+	found := false
+	eachFold(raw, h, func(int) int { found = true; return -1 })
+	return found || escapes(raw)
+}
+
+// hostText is host without a port (not inside an IPv6 literal) and IPv6
+// brackets: how a pattern spells it.
+func hostText(host string) string {
 	end := len(host)
 	for i := len(host) - 1; i >= 0; i-- {
 		if host[i] == ']' {
@@ -172,15 +183,17 @@ func Mentions(raw []byte, host string) bool {
 			end--
 		}
 	}
-	h := host[start:end]
-	if h == "" {
-		return false
-	}
-	// Candidates by their first byte, in either case (IndexByte is the
-	// runtime's own search, already paged in): 250 KB of config.toml is
-	// read for every unknown host.
+	return host[start:end]
+}
+
+// eachFold calls at with the offset of matches of h (non-empty) in raw,
+// ASCII case-insensitive; at returns where to go on looking, or -1 to
+// stop. Candidates are found by their first byte, in either case, with
+// IndexByte (the runtime's own search, already paged in): 250 KB of
+// config.toml is read for every unknown host.
+func eachFold(raw []byte, h string, at func(i int) int) {
 	for _, c := range [2]byte{lower(h[0]), upper(h[0])} {
-		for i := 0; ; i++ {
+		for i := 0; i < len(raw); {
 			k := bytes.IndexByte(raw[i:], c)
 			if k < 0 || i+k+len(h) > len(raw) {
 				break
@@ -190,15 +203,18 @@ func Mentions(raw []byte, host string) bool {
 			for j < len(h) && lower(raw[i+j]) == lower(h[j]) {
 				j++
 			}
-			if j == len(h) {
-				return true
+			if j < len(h) {
+				i++
+				continue
+			}
+			if i = at(i); i < 0 {
+				return
 			}
 		}
 		if lower(h[0]) == upper(h[0]) {
 			break
 		}
 	}
-	return escapes(raw)
 }
 
 // escapes reports whether raw holds a TOML escape that could spell part of
@@ -206,20 +222,29 @@ func Mentions(raw []byte, host string) bool {
 // not contain the host as such, and only parsing can tell. A doubled
 // backslash (Windows paths) and escapes of control characters cannot.
 func escapes(raw []byte) bool {
-	for i := 0; i+1 < len(raw); i++ {
+	found := false
+	eachEscape(raw, func(int) int { found = true; return -1 })
+	return found
+}
+
+// eachEscape calls at with the offset of each such escape's backslash; at
+// returns where to go on looking, or -1 to stop.
+func eachEscape(raw []byte, at func(i int) int) {
+	for i := 0; i+1 < len(raw); {
 		k := bytes.IndexByte(raw[i:len(raw)-1], '\\')
 		if k < 0 {
-			return false
+			return
 		}
 		i += k
 		switch raw[i+1] {
 		case '\\', 'b', 't', 'n', 'f', 'r', 'e':
-			i++
+			i += 2
 		default:
-			return true
+			if i = at(i); i < 0 {
+				return
+			}
 		}
 	}
-	return false
 }
 
 func lower(c byte) byte {

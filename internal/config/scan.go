@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"sort"
 )
 
 // Need says which profiles one request can use. The cache-hit path decodes
@@ -28,10 +29,7 @@ func ParseFor(path string, b []byte, need Need) (*Config, error) {
 	if !ok {
 		return Parse(path, b)
 	}
-	keep := make([]bool, len(l.profiles))
-	for i, s := range l.profiles {
-		keep[i] = l.wanted(b, s, need)
-	}
+	keep := l.wanted(b, need)
 	c := &Config{}
 	if err := l.decode(path, b, keep, c); err != nil {
 		return nil, err
@@ -80,18 +78,39 @@ func (l *layout) index(name string) int {
 	return -1
 }
 
-func (l *layout) wanted(b []byte, s section, need Need) bool {
-	for _, n := range need.Profiles {
-		if n != "" && n == s.name {
-			return true
+// wanted marks the profiles need selects. A profile is kept when its table
+// mentions a host as Mentions would say of the table alone; the file is
+// searched once per host, not once per table.
+func (l *layout) wanted(b []byte, need Need) []bool {
+	keep := make([]bool, len(l.profiles))
+	for i, s := range l.profiles {
+		for _, n := range need.Profiles {
+			if n != "" && n == s.name {
+				keep[i] = true
+			}
 		}
 	}
+	// mark keeps the profile whose table holds offset i and goes on
+	// after that table.
+	mark := func(i int) int {
+		k := sort.Search(len(l.profiles), func(k int) bool { return l.profiles[k].end > i })
+		if k < len(l.profiles) && l.profiles[k].start <= i {
+			keep[k] = true
+			return l.profiles[k].end
+		}
+		return i + 1 // outside every profile table
+	}
+	any := false
 	for _, h := range need.Hosts {
-		if Mentions(b[s.start:s.end], h) {
-			return true
+		if h = hostText(h); h != "" {
+			any = true
+			eachFold(b, h, mark)
 		}
 	}
-	return false
+	if any {
+		eachEscape(b, mark)
+	}
+	return keep
 }
 
 // decode strictly decodes the other sections and the kept profiles.
@@ -160,11 +179,12 @@ func (l *layout) decodeParts(path string, b []byte, keep []bool, others bool, c 
 // [profiles.NAME], a table defined twice): the caller then decodes the
 // whole file, which is always right, only slower.
 func split(b []byte) (layout, bool) {
-	var l layout
+	tables := len(b)/256 + 1 // a guess: the plain shape has ~250 bytes a profile
+	l := layout{other: make([]section, 0, 3), profiles: make([]section, 0, tables)}
 	cur := section{start: 0, line: 1}
 	isProfile := false
 	topLevel := true
-	seen := map[string]bool{}
+	seen := make(map[string]bool, tables)
 	depth := 0 // open arrays carried over from earlier lines
 	line := 1
 	closeCur := func(end int) {
@@ -175,6 +195,7 @@ func split(b []byte) (layout, bool) {
 			l.other = append(l.other, cur)
 		}
 	}
+	var ok bool
 	for pos := 0; pos < len(b); line++ {
 		end := bytes.IndexByte(b[pos:], '\n')
 		if end < 0 {
@@ -196,7 +217,9 @@ func split(b []byte) (layout, bool) {
 			continue
 		}
 		if t[0] == '[' {
-			name, profile, ok := header(t)
+			var name string
+			var profile byte
+			name, profile, ok = header(t)
 			if profile == 0 {
 				name = "\x00" + name // never a profile's name: it has no escapes
 			}
@@ -212,8 +235,23 @@ func split(b []byte) (layout, bool) {
 			}
 			continue
 		}
-		v, ok := keyValue(t, topLevel)
-		if !ok || !scanValue(v, &depth) {
+		var v []byte
+		if topLevel {
+			if v, ok = keyValue(t, true); !ok {
+				return l, false
+			}
+		} else {
+			// Inside a table the key cannot change the split; a quoted
+			// one holding "=" leaves a value that scanValue refuses.
+			eq := bytes.IndexByte(t, '=')
+			if eq < 0 {
+				return l, false
+			}
+			v = t[eq+1:]
+		}
+		// Only a multi-line string, array or inline table can carry on
+		// past its line; other values need no scan.
+		if !plainValue(v) && !scanValue(v, &depth) {
 			return l, false
 		}
 	}
@@ -232,6 +270,23 @@ func trimSpace(s []byte) []byte {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// plainValue reports whether v holds no "[" or "{" and does not start a
+// multi-line string: then it ends on its line.
+func plainValue(v []byte) bool {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	if len(v) >= 3 && (v[0] == '"' || v[0] == '\'') && v[1] == v[0] && v[2] == v[0] {
+		return false
+	}
+	for _, c := range v {
+		if c == '[' || c == '{' {
+			return false
+		}
+	}
+	return true
 }
 
 // header reads a table header line: [cache], [prompt] (profile 0) or
@@ -351,6 +406,9 @@ func keyValue(t []byte, topLevel bool) ([]byte, bool) {
 // a value, adding open arrays to depth. Strings must close on their line;
 // multi-line strings and inline tables spanning lines are refused, since
 // the lines inside them are not TOML lines and one could start with "[".
+// A value without "[" or "{" needs no scan: a string that does not close
+// on its line is an error, not a string going on (TOML), so the next line
+// is a line of its own either way.
 func scanValue(v []byte, depth *int) bool {
 	inline := 0 // inline tables open on this line
 	for i := 0; i < len(v); i++ {
@@ -359,15 +417,21 @@ func scanValue(v []byte, depth *int) bool {
 			if i+2 < len(v) && v[i+1] == c && v[i+2] == c {
 				return false // a multi-line string
 			}
-			j := i + 1
-			for j < len(v) && v[j] != c {
-				if c == '"' && v[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= len(v) {
+			k := bytes.IndexByte(v[i+1:], c)
+			if k < 0 {
 				return false // unclosed on this line
+			}
+			j := i + 1 + k
+			if c == '"' && bytes.IndexByte(v[i+1:j], '\\') >= 0 {
+				// Escapes: the closing quote is the first one not escaped.
+				for j = i + 1; j < len(v) && v[j] != c; j++ {
+					if v[j] == '\\' {
+						j++
+					}
+				}
+				if j >= len(v) {
+					return false
+				}
 			}
 			i = j
 		case '[':

@@ -42,7 +42,7 @@ func TestSplit(t *testing.T) {
 		{"escaped quote in a string", "[profiles.a]\nserver = \"a\\\"[profiles.b]\"\n", true, []string{"a"}},
 		{"multi-line basic string", "[profiles.a]\nserver = \"\"\"\n[profiles.b]\n\"\"\"\n", false, nil},
 		{"multi-line literal string", "[profiles.a]\nserver = '''\n[profiles.b]\n'''\n", false, nil},
-		{"unclosed string", "[profiles.a]\nserver = \"x\n", false, nil},
+		{"unclosed string: an error, no string going on", "[profiles.a]\nserver = \"x\n[profiles.b]\n", true, []string{"a", "b"}},
 		{"inline table spanning lines", "[profiles.a]\nx = {y = [\n]}\n", false, nil},
 		{"unclosed array", "[profiles.a]\ngit = [\n", false, nil},
 		{"array of tables", "[[profiles]]\n", false, nil},

@@ -188,33 +188,60 @@ func hostText(host string) string {
 
 // eachFold calls at with the offset of matches of h (non-empty) in raw,
 // ASCII case-insensitive; at returns where to go on looking, or -1 to
-// stop. Candidates are found by their first byte, in either case, with
+// stop. Candidates are found by h's rarest byte (in either case) with
 // IndexByte (the runtime's own search, already paged in): 250 KB of
-// config.toml is read for every unknown host.
+// config.toml is searched for every unknown host.
 func eachFold(raw []byte, h string, at func(i int) int) {
-	for _, c := range [2]byte{lower(h[0]), upper(h[0])} {
-		for i := 0; i < len(raw); {
+	p := rarest(h)
+	for _, c := range [2]byte{lower(h[p]), upper(h[p])} {
+		for i := p; i < len(raw); {
 			k := bytes.IndexByte(raw[i:], c)
-			if k < 0 || i+k+len(h) > len(raw) {
+			if k < 0 {
 				break
 			}
-			i += k
-			j := 1
-			for j < len(h) && lower(raw[i+j]) == lower(h[j]) {
+			start := i + k - p
+			if start+len(h) > len(raw) {
+				break
+			}
+			j := 0
+			for j < len(h) && lower(raw[start+j]) == lower(h[j]) {
 				j++
 			}
 			if j < len(h) {
-				i++
+				i += k + 1
 				continue
 			}
-			if i = at(i); i < 0 {
+			next := at(start)
+			if next < 0 {
 				return
 			}
+			i = next + p
 		}
-		if lower(h[0]) == upper(h[0]) {
+		if lower(h[p]) == upper(h[p]) {
 			break
 		}
 	}
+}
+
+// common are the bytes most frequent in config text, most frequent first.
+const common = "etaoinsrlcuhdmpgfy.bwvkxjqz"
+
+// rarest is the index of h's least common byte.
+func rarest(h string) int {
+	best, score := 0, -1
+	for i := 0; i < len(h); i++ {
+		s := len(common) // not listed: digits, '-', ':' are rarer still
+		for k := 0; k < len(common); k++ {
+			if common[k] == lower(h[i]) {
+				s = k
+				break
+			}
+		}
+		if s > score {
+			best, score = i, s
+		}
+	}
+	return best
 }
 
 // escapes reports whether raw holds a TOML escape that could spell part of

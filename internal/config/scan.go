@@ -41,7 +41,9 @@ func ParseFor(path string, b []byte, need Need) (*Config, error) {
 		}
 		if !keep[i] {
 			only := make([]bool, len(l.profiles))
-			only[i] = true
+			for j := range l.profiles {
+				only[j] = string(l.profiles[j].name) == c.DefaultProfile
+			}
 			d := &Config{}
 			if err := l.decodeOnly(path, b, only, d); err != nil {
 				return nil, err
@@ -59,8 +61,8 @@ func ParseFor(path string, b []byte, need Need) (*Config, error) {
 // [prompt] table, or a [profiles.NAME] table (name set), from its header
 // line to the next header.
 type section struct {
-	name       string
-	start, end int // byte offsets
+	name       []byte // in the file: names have no escapes
+	start, end int    // byte offsets
 	line       int // 1-based line of start
 }
 
@@ -71,7 +73,7 @@ type layout struct {
 
 func (l *layout) index(name string) int {
 	for i, s := range l.profiles {
-		if s.name == name {
+		if string(s.name) == name {
 			return i
 		}
 	}
@@ -85,7 +87,7 @@ func (l *layout) wanted(b []byte, need Need) []bool {
 	keep := make([]bool, len(l.profiles))
 	for i, s := range l.profiles {
 		for _, n := range need.Profiles {
-			if n != "" && n == s.name {
+			if n != "" && n == string(s.name) {
 				keep[i] = true
 			}
 		}
@@ -101,6 +103,19 @@ func (l *layout) wanted(b []byte, need Need) []bool {
 		return i + 1 // outside every profile table
 	}
 	any := false
+	defer func() {
+		// A table defined twice is an error; decoding one copy would hide
+		// it, so the copies of what is kept are decoded too.
+		for i := range keep {
+			if keep[i] {
+				for j := range l.profiles {
+					if j != i && string(l.profiles[j].name) == string(l.profiles[i].name) {
+						keep[j] = true
+					}
+				}
+			}
+		}
+	}()
 	for _, h := range need.Hosts {
 		if h = hostText(h); h != "" {
 			any = true
@@ -184,7 +199,7 @@ func split(b []byte) (layout, bool) {
 	cur := section{start: 0, line: 1}
 	isProfile := false
 	topLevel := true
-	seen := make(map[string]bool, tables)
+	var seenCache, seenPrompt bool // profiles defined twice: see wanted
 	depth := 0 // open arrays carried over from earlier lines
 	line := 1
 	closeCur := func(end int) {
@@ -217,16 +232,22 @@ func split(b []byte) (layout, bool) {
 			continue
 		}
 		if t[0] == '[' {
-			var name string
+			var name []byte
 			var profile byte
 			name, profile, ok = header(t)
-			if profile == 0 {
-				name = "\x00" + name // never a profile's name: it has no escapes
-			}
-			if !ok || seen[name] {
+			if !ok {
 				return l, false
 			}
-			seen[name] = true
+			if profile == 0 {
+				seen := &seenCache
+				if string(name) == "prompt" {
+					seen = &seenPrompt
+				}
+				if *seen {
+					return l, false
+				}
+				*seen = true
+			}
 			closeCur(start)
 			cur = section{start: start, line: line}
 			isProfile, topLevel = profile != 0, false
@@ -291,16 +312,16 @@ func plainValue(v []byte) bool {
 
 // header reads a table header line: [cache], [prompt] (profile 0) or
 // [profiles.NAME] (profile 1, NAME bare or quoted without escapes).
-func header(t []byte) (name string, profile byte, ok bool) {
+func header(t []byte) (name []byte, profile byte, ok bool) {
 	if len(t) < 2 || t[1] == '[' {
-		return "", 0, false // an array of tables
+		return nil, 0, false // an array of tables
 	}
 	close := bytes.IndexByte(t, ']')
 	if close < 0 {
-		return "", 0, false
+		return nil, 0, false
 	}
 	if rest := trimSpace(t[close+1:]); len(rest) > 0 && rest[0] != '#' {
-		return "", 0, false
+		return nil, 0, false
 	}
 	var keys [3][]byte
 	n := 0
@@ -309,10 +330,10 @@ func header(t []byte) (name string, profile byte, ok bool) {
 		k = trimSpace(k)
 		part, rest, ok := keyPart(k)
 		if !ok {
-			return "", 0, false
+			return nil, 0, false
 		}
 		if n == len(keys) {
-			return "", 0, false
+			return nil, 0, false
 		}
 		keys[n] = part
 		n++
@@ -321,17 +342,17 @@ func header(t []byte) (name string, profile byte, ok bool) {
 			break
 		}
 		if rest[0] != '.' {
-			return "", 0, false
+			return nil, 0, false
 		}
 		k = rest[1:]
 	}
 	switch {
 	case n == 1 && (string(keys[0]) == "cache" || string(keys[0]) == "prompt"):
-		return string(keys[0]), 0, true
+		return keys[0], 0, true
 	case n == 2 && string(keys[0]) == "profiles":
-		return string(keys[1]), 1, true
+		return keys[1], 1, true
 	}
-	return "", 0, false
+	return nil, 0, false
 }
 
 // keyPart reads one bare or quoted (no escapes) key from the front of k.

@@ -49,7 +49,7 @@ func TestSplit(t *testing.T) {
 		{"[profiles] table", "[profiles]\na = {server = \"x\"}\n", false, nil},
 		{"sub-table of a profile", "[profiles.a.b]\n", false, nil},
 		{"other table", "[other]\n", false, nil},
-		{"duplicate profile", "[profiles.a]\n[profiles.\"a\"]\n", false, nil},
+		{"duplicate profile: split, for the decode to refuse", "[profiles.a]\n[profiles.\"a\"]\n", true, []string{"a", "a"}},
 		{"duplicate cache", "[cache]\n[cache]\n", false, nil},
 		{"dotted top-level key", "profiles.a.server = \"x\"\n", false, nil},
 		{"quoted top-level key", "\"profiles\" = {}\n", false, nil},
@@ -69,7 +69,7 @@ func TestSplit(t *testing.T) {
 			}
 			var names []string
 			for _, s := range l.profiles {
-				names = append(names, s.name)
+				names = append(names, string(s.name))
 			}
 			if !reflect.DeepEqual(names, tc.profiles) {
 				t.Fatalf("profiles %q, want %q", names, tc.profiles)
@@ -142,6 +142,10 @@ func TestParseForErrors(t *testing.T) {
 			"default_profile \"z\" names no [profiles.z] table", "default_profile \"z\" names no [profiles.z] table"},
 		{"default profile malformed, not otherwise needed", "default_profile = \"b\"\n[profiles.a]\n[profiles.b]\norg = 1\n", Need{Profiles: []string{"a"}},
 			"config config.toml line 4: toml: cannot decode TOML integer", "config config.toml line 4: toml: cannot decode TOML integer"},
+		{"a profile the request uses, defined twice", head + "[profiles.b]\ngit = [\"https://git.b.example/\"]\n[profiles.a]\norg = \"o\"\n", Need{Hosts: []string{"git.b.example"}},
+			"config config.toml line 9: toml: table a already exists", "config config.toml line 9: toml: table a already exists"},
+		{"a profile the request does not use, defined twice", head + "[profiles.b]\n[profiles.b]\n", Need{Hosts: []string{"git.a.example"}},
+			"", "config config.toml line 8: toml: table b already exists"},
 		{"what the scan refuses is decoded whole", head + "[profiles.b]\nserver = \"\"\"\nx\"\"\"\nsevrer = 1\n", Need{Hosts: []string{"git.a.example"}},
 			"config config.toml line 10: unknown key profiles.b.sevrer", "config config.toml line 10: unknown key profiles.b.sevrer"},
 	}
@@ -178,7 +182,7 @@ func checkAgainstParse(t *testing.T, raw []byte, host string, name string) {
 	if l, ok := split(raw); ok {
 		var all []string
 		for _, s := range l.profiles {
-			all = append(all, s.name)
+			all = append(all, string(s.name))
 		}
 		c, err := ParseFor("c.toml", raw, Need{Profiles: all})
 		if (err == nil) != (ferr == nil) || err != nil && err.Error() != ferr.Error() {

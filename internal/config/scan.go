@@ -63,7 +63,7 @@ func ParseFor(path string, b []byte, need Need) (*Config, error) {
 type section struct {
 	name       []byte // in the file: names have no escapes
 	start, end int    // byte offsets
-	line       int // 1-based line of start
+	line       int    // 1-based line of start
 }
 
 type layout struct {
@@ -200,7 +200,7 @@ func split(b []byte) (layout, bool) {
 	isProfile := false
 	topLevel := true
 	var seenCache, seenPrompt bool // profiles defined twice: see wanted
-	depth := 0 // open arrays carried over from earlier lines
+	depth := 0                     // open arrays carried over from earlier lines
 	line := 1
 	closeCur := func(end int) {
 		cur.end = end

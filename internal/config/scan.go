@@ -164,17 +164,12 @@ func (l *layout) decodeParts(path string, b []byte, keep []bool, others bool, c 
 	type mark struct{ bufLine, fileLine int }
 	marks := make([]mark, 0, len(parts))
 	line := 1
+	// Parts are in file order, so only the last can lack its newline.
 	for _, p := range parts {
 		marks = append(marks, mark{line, p.line})
 		seg := b[p.start:p.end]
 		buf = append(buf, seg...)
-		if len(seg) > 0 && seg[len(seg)-1] != '\n' {
-			buf = append(buf, '\n')
-		}
 		line += bytes.Count(seg, []byte{'\n'})
-		if len(seg) > 0 && seg[len(seg)-1] != '\n' {
-			line++
-		}
 	}
 	fileLine := func(bufLine int) int {
 		for k := len(marks) - 1; k >= 0; k-- {

@@ -20,13 +20,20 @@ func manyProfilesConfig(server, extra string) string {
 	}
 	fmt.Fprintf(&b, `
 [profiles.acme]
-server = %q
+server = %[1]q
 org = "acme"
 service = "cli"
 client_id = "acme-cli"
 git = ["https://git.acme.example/"]
 docker = ["registry.acme.example"]
 terraform = ["tf.acme.example"]
+
+[profiles.hub]
+server = %[1]q
+org = "acme"
+service = "cli"
+client_id = "acme-cli"
+docker = ["Docker.IO"]
 `, server)
 	b.WriteString(extra)
 	for i := 500; i < 1000; i++ {
@@ -52,6 +59,8 @@ func TestManyProfiles(t *testing.T) {
 		{"token", []string{"token"}, "", nil},
 		{"git get", []string{"git", "get"}, "protocol=https\nhost=git.acme.example\n\n", nil},
 		{"docker get", []string{"docker", "get"}, "registry.acme.example", nil},
+		// Served by profile hub (acme's identity, not the default profile).
+		{"docker get, Docker Hub by another of its names", []string{"docker", "get"}, "https://index.docker.io/v1/", nil},
 		{"terraform get", []string{"terraform", "get", "tf.acme.example"}, "", nil},
 		{"kube", []string{"kube"}, "", map[string]string{"KUBERNETES_EXEC_INFO": execInfo}},
 		{"token --profile", []string{"token", "--profile", "acme"}, "", nil},

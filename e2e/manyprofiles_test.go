@@ -63,8 +63,9 @@ func TestManyProfiles(t *testing.T) {
 		{"docker get, Docker Hub by another of its names", []string{"docker", "get"}, "https://index.docker.io/v1/", nil},
 		{"terraform get", []string{"terraform", "get", "tf.acme.example"}, "", nil},
 		{"kube", []string{"kube"}, "", map[string]string{"KUBERNETES_EXEC_INFO": execInfo}},
-		{"token --profile", []string{"token", "--profile", "acme"}, "", nil},
-		{"git get, AUTHOS_PROFILE", []string{"git", "get"}, "protocol=https\nhost=git.acme.example\n\n", map[string]string{"AUTHOS_PROFILE": "acme"}},
+		{"token --profile", []string{"token", "--profile", "hub"}, "", nil},
+		{"kube, AUTHOS_PROFILE", []string{"kube"}, "", map[string]string{"KUBERNETES_EXEC_INFO": execInfo, "AUTHOS_PROFILE": "hub"}},
+		{"docker get, AUTHOS_PROFILE", []string{"docker", "get"}, "docker.io", map[string]string{"AUTHOS_PROFILE": "hub"}},
 	}
 	run := func(t *testing.T, extra string) {
 		s.writeConfig(t, manyProfilesConfig(d.URL, extra))

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Start-up benchmark: cache-hit `token` vs `version` vs hello-world, median and
+# Start-up benchmark: cache hits (every protocol, 1 and 1,000 profiles), unknown
+# hosts and `version` against hello-world, as ms and ratios, median and
 # p95 over RUNS (default 300) interleaved runs, and peak RSS. Builds the binary
 # exactly as install.sh does.
 set -eu

@@ -101,6 +101,10 @@ type Keyring struct {
 	// Tests replace how backends are listed and opened.
 	candidates func() []string
 	openFn     func(name string) (keyring.Keyring, error)
+	kernelGet  func(kernelCache) []byte
+
+	memoOnce sync.Once
+	memo     string // auto mode's remembered choice, read once
 
 	once    sync.Once
 	ring    keyring.Keyring
@@ -117,7 +121,7 @@ type Keyring struct {
 // that find no cache entry never touch the keyring.
 func NewKeyring(opts KeyringOptions) *Keyring {
 	k := &Keyring{opts: opts}
-	k.candidates, k.openFn = k.autoCandidates, k.openOne
+	k.candidates, k.openFn, k.kernelGet = k.autoCandidates, k.openOne, kernelCache.get
 	return k
 }
 
@@ -136,19 +140,45 @@ func (k *Keyring) Backend() (string, error) {
 }
 
 // kernel is the short-lived copy of the data key in front of the backend
-// (pointless when the backend is the kernel keyring itself).
+// (pointless when the backend is the kernel keyring itself: then a hit
+// would look for a copy that is never made, one wasted keyctl call).
 func (k *Keyring) kernel() kernelCache {
 	ttl := k.opts.KernelCache
-	if strings.EqualFold(strings.TrimSpace(k.opts.Backend), string(keyring.KeyCtlBackend)) {
+	if k.likely() == string(keyring.KeyCtlBackend) {
 		ttl = 0
 	}
 	return kernelCache{desc: ServiceName + ":" + k.opts.Item, ttl: ttl}
 }
 
+// likely is the backend in use, or auto mode's remembered choice before
+// the keyring is opened.
+func (k *Keyring) likely() string {
+	if k.backend != "" {
+		return k.backend
+	}
+	want := strings.ToLower(strings.TrimSpace(k.opts.Backend))
+	if want != "" && want != "auto" {
+		return want
+	}
+	return k.remembered()
+}
+
+// remembered is auto mode's remembered choice ("" when none), read once.
+func (k *Keyring) remembered() string {
+	k.memoOnce.Do(func() {
+		if b, err := rawfile.ReadFile(k.memoPath()); err == nil {
+			k.memo = strings.TrimSpace(string(b))
+		}
+	})
+	return k.memo
+}
+
+func (k *Keyring) memoPath() string { return filepath.Join(k.opts.StateDir, "backend") }
+
 // Load returns the data key: from the kernel cache when it holds it (no
 // backend is opened then), else from the backend.
 func (k *Keyring) Load() ([]byte, error) {
-	if key := k.kernel().get(); key != nil {
+	if key := k.kernelGet(k.kernel()); key != nil {
 		return key, nil
 	}
 	if _, err := k.Backend(); err != nil {
@@ -368,9 +398,8 @@ func (k *Keyring) open() {
 // openAuto uses the remembered backend if it still opens, else probes the
 // candidates in order, each bounded by ProbeTimeout, and remembers the winner.
 func (k *Keyring) openAuto() (keyring.Keyring, string, error) {
-	memo := filepath.Join(k.opts.StateDir, "backend")
-	if b, err := rawfile.ReadFile(memo); err == nil {
-		name := strings.TrimSpace(string(b))
+	memo := k.memoPath()
+	if name := k.remembered(); name != "" {
 		if slices.Contains(k.candidates(), name) {
 			if r, err := k.openFn(name); err == nil {
 				return r, name, nil
@@ -476,7 +505,7 @@ func (k *Keyring) openOne(name string) (keyring.Keyring, error) {
 // Ready opens the backend and, for the file backend, gets the passphrase
 // now: before a sign-in, not after the person has finished it.
 func (k *Keyring) Ready() error {
-	if k.kernel().get() != nil {
+	if k.kernelGet(k.kernel()) != nil {
 		return nil // the key is at hand: no passphrase needed
 	}
 	name, err := k.Backend()

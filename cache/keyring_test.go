@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -348,5 +349,50 @@ func TestForgetKernel(t *testing.T) {
 	}
 	if got, err := kf.Load(); err != nil || !bytes.Equal(got, key) {
 		t.Fatalf("the file backend's key must stay: %v", err)
+	}
+}
+
+// TestHitLooksForKernelCopyOnlyWhenOneCanExist: a hit with the kernel
+// keyring as the backend (chosen, or remembered by auto) makes no lookup
+// for a kernel copy, which is never made for it; other backends look there
+// first.
+func TestHitLooksForKernelCopyOnlyWhenOneCanExist(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	tests := []struct {
+		name, backend, memo string
+		wantLookups         int
+	}{
+		{"auto, keyctl remembered", "auto", "keyctl\n", 0},
+		{"keyctl chosen", "keyctl", "", 0},
+		{"auto, file remembered", "auto", "file\n", 1},
+		{"file chosen", "file", "", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.memo != "" {
+				if err := os.WriteFile(filepath.Join(dir, "backend"), []byte(tc.memo), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			k := NewKeyring(KeyringOptions{Backend: tc.backend, Item: "item", StateDir: dir, KernelCache: time.Hour})
+			ring := keyring.NewArrayKeyring([]keyring.Item{{Key: "item", Data: []byte(base64.StdEncoding.EncodeToString(key))}})
+			k.candidates = func() []string { return []string{"keyctl", "file"} }
+			k.openFn = func(string) (keyring.Keyring, error) { return ring, nil }
+			lookups := 0
+			k.kernelGet = func(c kernelCache) []byte {
+				if c.ttl > 0 {
+					lookups++
+				}
+				return nil
+			}
+			got, err := k.Load()
+			if err != nil || !bytes.Equal(got, key) {
+				t.Fatalf("Load = %x, %v", got, err)
+			}
+			if lookups != tc.wantLookups {
+				t.Fatalf("%d kernel copy lookups, want %d", lookups, tc.wantLookups)
+			}
+		})
 	}
 }

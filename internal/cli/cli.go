@@ -70,7 +70,7 @@ func (env Env) credentials() credentials {
 	if env.creds != nil {
 		return env.creds
 	}
-	c := &envCredentials{src: envSource{env}} // one allocation on the unknown-host path
+	c := &envCredentials{src: envSource{env: env}} // one allocation on the unknown-host path
 	c.Source = &c.src
 	return c
 }
@@ -80,8 +80,44 @@ type envCredentials struct {
 	src envSource
 }
 
+// The four calls that serve a hit decode only the profiles the request can
+// use (config.ParseFor); every other call decodes the whole file.
+
+func (c *envCredentials) GitGet(ctx context.Context, flags helper.Selector, req protocol.GitRequest) (protocol.GitAnswer, bool, error) {
+	c.src.need = c.src.needFor(flags, req.Host)
+	return c.Credentials.GitGet(ctx, flags, req)
+}
+
+func (c *envCredentials) DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error) {
+	hosts := []string{protocol.DockerRegistryHost(serverURL)}
+	if hosts[0] == protocol.DockerHubHost {
+		hosts = protocol.DockerHubAliases // as helper.Credentials' pre-filter
+	}
+	c.src.need = c.src.needFor(helper.Selector{}, hosts...)
+	return c.Credentials.DockerGet(ctx, serverURL)
+}
+
+func (c *envCredentials) TerraformGet(ctx context.Context, flags helper.Selector, host string) (helper.TerraformAnswer, error) {
+	c.src.need = c.src.needFor(flags, host)
+	return c.Credentials.TerraformGet(ctx, flags, host)
+}
+
+func (c *envCredentials) Token(ctx context.Context, flags helper.Selector) (helper.Credential, error) {
+	c.src.need = c.src.needFor(flags)
+	return c.Credentials.Token(ctx, flags)
+}
+
 // envSource is helper.Credentials' view of the process's environment.
-type envSource struct{ env Env }
+type envSource struct {
+	env  Env
+	need *config.Need // nil: decode the whole config
+}
+
+// needFor is what a request by flags about hosts can use: the profiles
+// matching may pick (those mentioning a host) and the ones named.
+func (s *envSource) needFor(flags helper.Selector, hosts ...string) *config.Need {
+	return &config.Need{Profiles: []string{flags.Profile, s.env.Getenv("AUTHOS_PROFILE")}, Hosts: hosts}
+}
 
 func (s *envSource) ConfigText() ([]byte, error) { return config.ReadRaw(s.env.Paths.ConfigFile) }
 func (s *envSource) Getenv(key string) string    { return s.env.Getenv(key) }
@@ -92,7 +128,7 @@ func (s *envSource) Stored(name string) bool {
 }
 
 func (s *envSource) Open(raw []byte) (*helper.Wired, error) {
-	a, err := newAppFrom(s.env, raw)
+	a, err := hostApp(s.env, raw, s.need)
 	if err != nil {
 		return nil, err
 	}
@@ -247,9 +283,21 @@ func newApp(env Env) (*app, error) {
 	return newAppFrom(env, raw)
 }
 
-// newAppFrom wires the app from config text already read.
+// newAppFrom wires the app from config text already read, decoded whole.
 func newAppFrom(env Env, raw []byte) (*app, error) {
-	cfg, err := config.Parse(env.Paths.ConfigFile, raw)
+	return hostApp(env, raw, nil)
+}
+
+// hostApp wires the app for a request that can use only what need selects
+// (nil: everything, strictly checked).
+func hostApp(env Env, raw []byte, need *config.Need) (*app, error) {
+	var cfg *config.Config
+	var err error
+	if need == nil {
+		cfg, err = config.Parse(env.Paths.ConfigFile, raw)
+	} else {
+		cfg, err = config.ParseFor(env.Paths.ConfigFile, raw, *need)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +412,21 @@ func identityCommand(env Env, name string, args []string) (*app, helper.Identity
 }
 
 func runToken(ctx context.Context, env Env, args []string) error {
-	a, id, err := identityCommand(env, "token", args)
+	fs := newFlagSet(env, "token")
+	sel := identityFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	raw, err := config.ReadRaw(env.Paths.ConfigFile)
+	if err != nil {
+		return err
+	}
+	src := envSource{env: env}
+	a, err := hostApp(env, raw, src.needFor(*sel))
+	if err != nil {
+		return err
+	}
+	id, err := a.resolve(*sel)
 	if err != nil {
 		return err
 	}

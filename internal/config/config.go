@@ -169,7 +169,18 @@ func ReadRaw(path string) ([]byte, error) {
 // every request about a host we do not serve, where each first-touched code
 // page (lowercasing, trimming, SIMD search routines) costs a page fault.
 func Mentions(raw []byte, host string) bool {
-	// Drop a port (not inside an IPv6 literal) and IPv6 brackets.
+	h := hostText(host)
+	if h == "" {
+		return false
+	}
+	found := false
+	eachFold(raw, h, func(int) int { found = true; return -1 })
+	return found || escapes(raw)
+}
+
+// hostText is host without a port (not inside an IPv6 literal) and IPv6
+// brackets: how a pattern spells it.
+func hostText(host string) string {
 	end := len(host)
 	for i := len(host) - 1; i >= 0; i-- {
 		if host[i] == ']' {
@@ -187,20 +198,65 @@ func Mentions(raw []byte, host string) bool {
 			end--
 		}
 	}
-	h := host[start:end]
-	if h == "" {
-		return false
-	}
-	for i := 0; i+len(h) <= len(raw); i++ {
-		j := 0
-		for j < len(h) && lower(raw[i+j]) == lower(h[j]) {
-			j++
+	return host[start:end]
+}
+
+// eachFold calls at with the offset of matches of h (non-empty) in raw,
+// ASCII case-insensitive; at returns where to go on looking, or -1 to
+// stop. Candidates are found by h's rarest byte (in either case) with
+// IndexByte (the runtime's own search, already paged in): 250 KB of
+// config.toml is searched for every unknown host.
+func eachFold(raw []byte, h string, at func(i int) int) {
+	p := rarest(h)
+	for _, c := range [2]byte{lower(h[p]), upper(h[p])} {
+		for i := p; i < len(raw); {
+			k := bytes.IndexByte(raw[i:], c)
+			if k < 0 {
+				break
+			}
+			start := i + k - p
+			if start+len(h) > len(raw) {
+				break
+			}
+			j := 0
+			for j < len(h) && lower(raw[start+j]) == lower(h[j]) {
+				j++
+			}
+			if j < len(h) {
+				i += k + 1
+				continue
+			}
+			next := at(start)
+			if next < 0 {
+				return
+			}
+			i = next + p
 		}
-		if j == len(h) {
-			return true
+		if lower(h[p]) == upper(h[p]) {
+			break
 		}
 	}
-	return escapes(raw)
+}
+
+// common are the bytes most frequent in config text, most frequent first.
+const common = "etaoinsrlcuhdmpgfy.bwvkxjqz"
+
+// rarest is the index of h's least common byte.
+func rarest(h string) int {
+	best, score := 0, -1
+	for i := 0; i < len(h); i++ {
+		s := len(common) // not listed: digits, '-', ':' are rarer still
+		for k := 0; k < len(common); k++ {
+			if common[k] == lower(h[i]) {
+				s = k
+				break
+			}
+		}
+		if s > score {
+			best, score = i, s
+		}
+	}
+	return best
 }
 
 // escapes reports whether raw holds a TOML escape that could spell part of
@@ -208,18 +264,29 @@ func Mentions(raw []byte, host string) bool {
 // not contain the host as such, and only parsing can tell. A doubled
 // backslash (Windows paths) and escapes of control characters cannot.
 func escapes(raw []byte) bool {
-	for i := 0; i+1 < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
+	found := false
+	eachEscape(raw, func(int) int { found = true; return -1 })
+	return found
+}
+
+// eachEscape calls at with the offset of each such escape's backslash; at
+// returns where to go on looking, or -1 to stop.
+func eachEscape(raw []byte, at func(i int) int) {
+	for i := 0; i+1 < len(raw); {
+		k := bytes.IndexByte(raw[i:len(raw)-1], '\\')
+		if k < 0 {
+			return
 		}
+		i += k
 		switch raw[i+1] {
 		case '\\', 'b', 't', 'n', 'f', 'r', 'e':
-			i++
+			i += 2
 		default:
-			return true
+			if i = at(i); i < 0 {
+				return
+			}
 		}
 	}
-	return false
 }
 
 func lower(c byte) byte {
@@ -229,20 +296,21 @@ func lower(c byte) byte {
 	return c
 }
 
-// Parse decodes config text read from path.
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+// Parse decodes config text read from path, all of it, strictly.
 func Parse(path string, b []byte) (*Config, error) {
 	c := &Config{}
 	if len(b) == 0 {
 		return c, nil
 	}
-	dec := toml.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields() // a typo in a key should not silently do nothing
-	if err := dec.Decode(c); err != nil {
-		var sme *toml.StrictMissingError
-		if errors.As(err, &sme) {
-			return nil, fmt.Errorf("config %s: unknown key: %s", path, strings.Join(strings.Fields(sme.String()), " "))
-		}
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	if err := decodeStrict(path, b, c, nil); err != nil {
+		return nil, err
 	}
 	if c.DefaultProfile != "" {
 		if _, ok := c.Profiles[c.DefaultProfile]; !ok {
@@ -250,6 +318,36 @@ func Parse(path string, b []byte) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// decodeStrict decodes b into c, refusing unknown keys (a typo in a key
+// should not silently do nothing). Errors are one line naming the file and
+// the line; fileLine maps b's lines to the file's (nil: b is the file).
+func decodeStrict(path string, b []byte, c *Config, fileLine func(int) int) error {
+	dec := toml.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(c)
+	if err == nil {
+		return nil
+	}
+	at := func(line int) string {
+		if fileLine != nil {
+			line = fileLine(line)
+		}
+		return fmt.Sprintf("config %s line %d", path, line)
+	}
+	var sme *toml.StrictMissingError
+	var de *toml.DecodeError
+	switch {
+	case errors.As(err, &sme) && len(sme.Errors) > 0:
+		first := sme.Errors[0]
+		line, _ := first.Position()
+		return fmt.Errorf("%s: unknown key %s", at(line), strings.Join(first.Key(), "."))
+	case errors.As(err, &de):
+		line, _ := de.Position()
+		return fmt.Errorf("%s: %w", at(line), err)
+	}
+	return fmt.Errorf("config %s: %w", path, err)
 }
 
 // ProfileNames lists profile names in order.

@@ -150,6 +150,10 @@ func (k *Keyring) kernel() kernelCache {
 	return kernelCache{desc: ServiceName + ":" + k.opts.Item, ttl: ttl}
 }
 
+// HasKernelCopy reports whether the kernel keyring holds the short-lived
+// copy of the data key now (for doctor; reading entries puts one there).
+func (k *Keyring) HasKernelCopy() bool { return k.kernel().get() != nil }
+
 // likely is the backend in use, or auto mode's remembered choice before
 // the keyring is opened.
 func (k *Keyring) likely() string {

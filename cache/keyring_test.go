@@ -128,6 +128,9 @@ func TestKernelCache(t *testing.T) {
 	if err := k.Save(want); err != nil {
 		t.Fatal(err)
 	}
+	if !NewKeyring(opts(time.Minute)).HasKernelCopy() {
+		t.Fatal("HasKernelCopy is false after a Save")
+	}
 	t.Setenv("AUTHOS_CACHE_PASSPHRASE", "")
 	if got, err := NewKeyring(opts(time.Minute)).Load(); err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("cached Load = %x, %v; want the key without a passphrase", got, err)
@@ -139,6 +142,9 @@ func TestKernelCache(t *testing.T) {
 		t.Fatal("with the cache off, Load worked without the passphrase")
 	}
 	k.kernel().drop()
+	if NewKeyring(opts(time.Minute)).HasKernelCopy() {
+		t.Fatal("HasKernelCopy is true after the copy was dropped")
+	}
 	if _, err := NewKeyring(opts(time.Minute)).Load(); err == nil {
 		t.Fatal("after drop, Load worked without the passphrase")
 	}

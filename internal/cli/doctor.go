@@ -97,6 +97,10 @@ func (c doctorCache) Cache() doctor.CacheInfo {
 		Linux:          runtime.GOOS == "linux",
 		DBus:           c.a.env.Getenv("DBUS_SESSION_BUS_ADDRESS"),
 	}
+	if info.Linux {
+		has := c.a.keys.HasKernelCopy() // before Status, which would make one
+		info.KernelCopy = &has
+	}
 	info.Backend, info.BackendErr = c.a.keys.Backend()
 	if info.BackendErr != nil {
 		return info

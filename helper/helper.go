@@ -67,6 +67,9 @@ type Helper struct {
 	Revoke RevokeFunc
 	Now    func() time.Time
 	Margin time.Duration // 0 means DefaultMargin
+	// Getenv reads the token a CI job hands over (AUTHOS_TOKEN, a
+	// profile's token_env); nil: none is looked for.
+	Getenv func(string) string
 }
 
 // Request asks for a token.
@@ -155,6 +158,9 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	name := req.Identity.Key()
 	var unreadable error // why the cached entry could not be used, if corrupt
 	if !req.Force {
+		if c, ok, err := h.envToken(req.Identity); ok {
+			return c, err // a CI token: served as given, never cached, never a sign-in
+		}
 		c, ok, corrupt, err := h.lookup(req.Identity)
 		if ok || err != nil {
 			return c, err

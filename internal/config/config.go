@@ -31,6 +31,12 @@ type Profile struct {
 	Terraform []string `toml:"terraform"`
 	Username  string   `toml:"username"`
 	CABundle  string   `toml:"ca_bundle"`
+	// Resource asks for tokens bound to this URI (RFC 8707; one of the
+	// service's resource_uris) instead of AuthOS's management token.
+	Resource string `toml:"resource"`
+	// TokenEnv names an environment variable that, when set, holds the
+	// token to serve for this profile (CI): no cache, no sign-in.
+	TokenEnv string `toml:"token_env"`
 }
 
 // Cache configures the token cache.
@@ -227,6 +233,9 @@ func Parse(path string, b []byte) (*Config, error) {
 		if errors.As(err, &sme) {
 			return nil, fmt.Errorf("config %s: unknown key: %s", path, strings.Join(strings.Fields(sme.String()), " "))
 		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.checkProfiles(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if c.DefaultProfile != "" {

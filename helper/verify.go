@@ -73,6 +73,9 @@ type Verifier struct {
 	Now       func() time.Time
 	// HTTP, if set, replaces the client's transport (tests).
 	HTTP *http.Client
+	// unreachable remembers servers whose JWKS fetch failed during this
+	// Verifier's life, so that one status run asks each at most once.
+	unreachable map[string]error
 }
 
 // Verification is the outcome of one local check.
@@ -143,6 +146,9 @@ func (v *Verifier) fetch(ctx context.Context, c *authos.Client, server string, s
 	if stored != nil && !force && stored.Fresh(v.now()) {
 		return stored, false, nil
 	}
+	if err, failed := v.unreachable[server]; failed {
+		return stored, false, err
+	}
 	// The metadata document may move the JWKS; only its own origin counts.
 	if _, err := c.Discover(ctx); err != nil {
 		var no *authos.NotOfferedError
@@ -152,6 +158,10 @@ func (v *Verifier) fetch(ctx context.Context, c *authos.Client, server string, s
 	}
 	set, err := c.FetchJWKS(ctx, stored, force)
 	if err != nil {
+		if v.unreachable == nil {
+			v.unreachable = map[string]error{}
+		}
+		v.unreachable[server] = err
 		return stored, false, err
 	}
 	_ = v.Keys.Save(server, set) // a set that cannot be kept is fetched again next time

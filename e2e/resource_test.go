@@ -5,8 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -299,4 +304,55 @@ func TestMetadataDocument(t *testing.T) {
 			t.Fatalf("aud %v", c["aud"])
 		}
 	})
+}
+
+// TestMetadataEndpoints: the device flow goes where the metadata document
+// says. A proxy in front of the dev server moves both device routes under
+// /alt/ in its document and refuses the fixed paths; login still works.
+func TestMetadataEndpoints(t *testing.T) {
+	t.Parallel()
+	d := startDevServer(t)
+	target, _ := url.Parse(d.URL)
+	var alt, fixed atomic.Int32
+	var proxyURL string
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/authos-configuration":
+			resp, err := http.Get(d.URL + r.URL.Path)
+			if err != nil {
+				http.Error(w, err.Error(), 502)
+				return
+			}
+			var doc map[string]any
+			json.NewDecoder(resp.Body).Decode(&doc)
+			resp.Body.Close()
+			dev := doc["oauth_device_authorization"].(map[string]any)
+			dev["device_authorization_endpoint"] = proxyURL + "/alt/device/code"
+			dev["token_endpoint"] = proxyURL + "/alt/token"
+			doc["issuer"] = proxyURL
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(doc)
+			return
+		case "/auth/device/code", "/auth/token":
+			fixed.Add(1)
+			http.NotFound(w, r)
+			return
+		case "/alt/device/code", "/alt/token":
+			alt.Add(1)
+			r.URL.Path = "/auth/" + strings.TrimPrefix(r.URL.Path, "/alt/")
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	proxyURL = proxy.URL
+	s := newSandbox(t, "")
+	s.writeConfig(t, resourceConfig(proxy.URL))
+	tok := loginAs(t, s, d, 1, "git")
+	if c := claims(t, tok); c["aud"] != gitResource {
+		t.Fatalf("aud %v", c["aud"])
+	}
+	if alt.Load() < 2 || fixed.Load() != 0 {
+		t.Fatalf("%d requests to the document's endpoints, %d to the fixed paths", alt.Load(), fixed.Load())
+	}
 }

@@ -142,6 +142,12 @@ func tokenProfile(token string) (typ string, auds []string) {
 // the session had already ended, which is what was asked for.
 func RevokeSession(userAgent string) RevokeFunc {
 	return func(ctx context.Context, id Identity, accessToken string) error {
+		if typ, _ := tokenProfile(accessToken); typ == "at+jwt" {
+			// AuthOS's API refuses resource tokens (its 401 would read as
+			// "already ended"), and resource servers verify them without
+			// asking AuthOS: only expiry ends one.
+			return errResourceTokenLives
+		}
 		c, err := authos.NewClient(id.Server, id.CABundle, userAgent)
 		if err != nil {
 			return err
@@ -155,6 +161,9 @@ func RevokeSession(userAgent string) RevokeFunc {
 		return err
 	}
 }
+
+// errResourceTokenLives is why logout cannot end a resource token's use.
+var errResourceTokenLives = errors.New("a resource token cannot be revoked through AuthOS's API, and its resource verifies it without asking AuthOS")
 
 // startWithRetry asks for a device code, retrying rate limits, 5xx and
 // network errors a few times and saying so through onEvent; other answers,

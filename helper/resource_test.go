@@ -318,3 +318,12 @@ func (e entryNames) Names(prefix string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Logout of a resource token says it stays valid rather than claiming the
+// session ended (AuthOS's API answers 401 to such tokens).
+func TestRevokeResourceToken(t *testing.T) {
+	err := RevokeSession("test")(context.Background(), Identity{Server: "http://127.0.0.1:1"}, jwtWith(`{"typ":"at+jwt"}`, `{"aud":"https://git.acme.example"}`))
+	if !errors.Is(err, errResourceTokenLives) {
+		t.Fatalf("err = %v", err)
+	}
+}

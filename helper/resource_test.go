@@ -327,3 +327,31 @@ func TestRevokeResourceToken(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Offline, a kept JWKS that lacks the token's kid proves nothing (the
+// token may be newer than the copy): it is reported, not evicted.
+func TestVerifyStatusOfflineKeepsToken(t *testing.T) {
+	now := time.Now()
+	server := "http://127.0.0.1:1" // nothing listens
+	keys := &JWKSStore{Dir: t.TempDir()}
+	if err := keys.Save(server, &jwks.Set{URL: server + "/.well-known/jwks.json", FetchedAt: now.Add(-time.Hour), Keys: []jwks.Key{}}); err != nil {
+		t.Fatal(err)
+	}
+	tok := jwtWith(`{"alg":"RS256","typ":"authos-management+jwt","kid":"new"}`, fmt.Sprintf(`{"exp":%d}`, now.Add(time.Hour).Unix()))
+	i := Identity{Server: server, Org: "acme", Service: "cli", ClientID: "acme-cli"}
+	c := newMemCache()
+	c.entries[i.Key()] = cache.Entry{Server: server, Org: "acme", Service: "cli", ClientID: "acme-cli", AccessToken: tok, ObtainedAt: now, ExpiresAt: now.Add(time.Hour)}
+	h := &Helper{Cache: c, Locks: busyLocker{}}
+	rep, err := h.Status(&config.Config{}, entryNames{newMemRecords(), c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.VerifyStatus(context.Background(), &rep, &Verifier{Keys: keys})
+	st := rep.Identities[0]
+	if st.Verification == nil || st.Verification.Result.Kind != jwks.UnknownKey || !st.Verification.Stale || st.Evicted || len(c.entries) != 1 {
+		t.Fatalf("verification %+v, evicted %v, %d entries", st.Verification, st.Evicted, len(c.entries))
+	}
+	if d := st.Verification.Describe(); !strings.Contains(d, "signature unknown after key rotation") || !strings.Contains(d, "against the JWKS fetched") {
+		t.Fatalf("Describe = %q", d)
+	}
+}

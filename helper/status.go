@@ -188,8 +188,9 @@ func (h *Helper) envStatus(cfg *Config) []EnvTokenStatus {
 
 // VerifyStatus checks each readable cached token against its server's JWKS
 // (fetched when stale, once more for an unknown kid), and evicts a token
-// whose key is gone from it: the server refuses it, and the next call
-// signs in again.
+// whose key the server, asked just now, no longer publishes: it refuses
+// the token, and the next call signs in again. Offline, with only a kept
+// copy to go by, nothing is evicted.
 func (h *Helper) VerifyStatus(ctx context.Context, rep *StatusReport, v *Verifier) {
 	for i := range rep.Identities {
 		st := &rep.Identities[i]
@@ -206,7 +207,7 @@ func (h *Helper) VerifyStatus(ctx context.Context, rep *StatusReport, v *Verifie
 			continue
 		}
 		st.Verification = &r
-		if r.Result.Kind == jwks.UnknownKey {
+		if r.Result.Kind == jwks.UnknownKey && r.Current {
 			if h.Cache.Delete(st.Name) == nil {
 				st.Evicted, st.Valid = true, false
 			}

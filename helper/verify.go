@@ -83,6 +83,9 @@ type Verification struct {
 	Result jwks.Result
 	// Refreshed says the JWKS was fetched again for an unknown kid.
 	Refreshed bool
+	// Current says the server confirmed the set during this check (fetched
+	// or revalidated): only then does an unknown kid mean the key is gone.
+	Current bool
 	// Stale says the JWKS could not be fetched and the stored copy
 	// (fetched at KeysFetchedAt) was used.
 	Stale         bool
@@ -120,19 +123,19 @@ func (v *Verifier) Verify(ctx context.Context, id Identity, token string) (Verif
 	if v.HTTP != nil {
 		c.HTTP = v.HTTP
 	}
-	c.Now, c.Timeout = v.now, 10*time.Second
+	c.Now, c.Timeout = v.now, 5*time.Second
 	stored := v.Keys.Load(id.Server)
 	set, fetched, fetchErr := v.fetch(ctx, c, id.Server, stored, false)
 	var out Verification
 	if set == nil {
 		return out, fmt.Errorf("%w: %v", ErrNoJWKS, fetchErr)
 	}
-	out.Stale, out.FetchErr, out.KeysFetchedAt = fetchErr != nil, fetchErr, set.FetchedAt
+	out.Stale, out.FetchErr, out.KeysFetchedAt, out.Current = fetchErr != nil, fetchErr, set.FetchedAt, fetched
 	out.Result = jwks.Verify(token, set, Want(id, v.now()))
 	if out.Result.Kind == jwks.UnknownKey && !fetched {
 		// A key the stored set lacks: maybe newer than our copy. Ask once.
 		if fresh, _, err := v.fetch(ctx, c, id.Server, set, true); err == nil {
-			out.Refreshed, out.Stale, out.FetchErr, out.KeysFetchedAt = true, false, nil, fresh.FetchedAt
+			out.Refreshed, out.Current, out.Stale, out.FetchErr, out.KeysFetchedAt = true, true, false, nil, fresh.FetchedAt
 			out.Result = jwks.Verify(token, fresh, Want(id, v.now()))
 		}
 	}
@@ -149,20 +152,28 @@ func (v *Verifier) fetch(ctx context.Context, c *authos.Client, server string, s
 	if err, failed := v.unreachable[server]; failed {
 		return stored, false, err
 	}
-	// The metadata document may move the JWKS; only its own origin counts.
-	if _, err := c.Discover(ctx); err != nil {
-		var no *authos.NotOfferedError
-		if !errors.As(err, &no) {
-			c.Endpoints = authos.Endpoints{}
-		}
-	}
-	set, err := c.FetchJWKS(ctx, stored, force)
-	if err != nil {
+	remember := func(err error) (*jwks.Set, bool, error) {
 		if v.unreachable == nil {
 			v.unreachable = map[string]error{}
 		}
 		v.unreachable[server] = err
 		return stored, false, err
+	}
+	// The metadata document may move the JWKS; only its own origin counts.
+	if _, err := c.Discover(ctx); err != nil {
+		var no *authos.NotOfferedError
+		var api *authos.APIError
+		switch {
+		case errors.As(err, &no): // no device flow, but the keys are still there
+		case errors.As(err, &api):
+			c.Endpoints = authos.Endpoints{} // it answered: the fixed paths
+		default:
+			return remember(err) // unreachable: do not wait for it twice
+		}
+	}
+	set, err := c.FetchJWKS(ctx, stored, force)
+	if err != nil {
+		return remember(err)
 	}
 	_ = v.Keys.Save(server, set) // a set that cannot be kept is fetched again next time
 	return set, true, nil
@@ -178,7 +189,7 @@ func (v *Verifier) FetchKeys(ctx context.Context, id Identity) error {
 	if v.HTTP != nil {
 		c.HTTP = v.HTTP
 	}
-	c.Now, c.Timeout = v.now, 10*time.Second
+	c.Now, c.Timeout = v.now, 5*time.Second
 	_, _, err = v.fetch(ctx, c, id.Server, v.Keys.Load(id.Server), false)
 	return err
 }

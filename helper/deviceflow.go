@@ -53,7 +53,7 @@ func DeviceLoginWith(userAgent string, clock Clock, keys *Verifier) LoginFunc {
 			_ = lc.Logout(ctx, tok.AccessToken)
 			return Token{}, fmt.Errorf("the sign-in to %s %w; nothing was stored", id, err)
 		}
-		if keys != nil {
+		if keys != nil && checkToken(id, tok, clock.Now()) == nil {
 			_ = keys.FetchKeys(ctx, id) // best effort: status fetches it again if need be
 		}
 		return tok, nil

@@ -321,7 +321,7 @@ func TestMetadataEndpoints(t *testing.T) {
 		case "/.well-known/authos-configuration":
 			resp, err := http.Get(d.URL + r.URL.Path)
 			if err != nil {
-				http.Error(w, err.Error(), 502)
+				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}
 			var doc map[string]any

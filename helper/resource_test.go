@@ -355,3 +355,22 @@ func TestVerifyStatusOfflineKeepsToken(t *testing.T) {
 		t.Fatalf("Describe = %q", d)
 	}
 }
+
+// VerifyLocally (the revalidation check) keeps a token it cannot judge:
+// no JWKS at all, or only a kept copy lacking its kid while the server is
+// unreachable.
+func TestVerifyLocallyOffline(t *testing.T) {
+	now := time.Now()
+	server := "http://127.0.0.1:1"
+	i := Identity{Server: server, Org: "acme", Service: "cli", ClientID: "acme-cli"}
+	tok := jwtWith(`{"alg":"RS256","typ":"authos-management+jwt","kid":"new"}`, fmt.Sprintf(`{"exp":%d}`, now.Add(time.Hour).Unix()))
+	empty := &Verifier{Keys: &JWKSStore{Dir: t.TempDir()}}
+	if alive, err := empty.VerifyLocally(context.Background(), i, tok); !alive || !errors.Is(err, ErrNoJWKS) {
+		t.Fatalf("no JWKS: alive %v, err %v", alive, err)
+	}
+	kept := &JWKSStore{Dir: t.TempDir()}
+	kept.Save(server, &jwks.Set{URL: server + "/.well-known/jwks.json", FetchedAt: now.Add(-time.Hour)})
+	if alive, err := (&Verifier{Keys: kept}).VerifyLocally(context.Background(), i, tok); !alive || err == nil {
+		t.Fatalf("stale copy without the kid: alive %v, err %v", alive, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/authos/authos-credential-helper/internal/atomicfile"
@@ -75,6 +76,7 @@ type Verifier struct {
 	HTTP *http.Client
 	// unreachable remembers servers whose JWKS fetch failed during this
 	// Verifier's life, so that one status run asks each at most once.
+	mu          sync.Mutex
 	unreachable map[string]error
 }
 
@@ -149,10 +151,15 @@ func (v *Verifier) fetch(ctx context.Context, c *authos.Client, server string, s
 	if stored != nil && !force && stored.Fresh(v.now()) {
 		return stored, false, nil
 	}
-	if err, failed := v.unreachable[server]; failed {
+	v.mu.Lock()
+	err, failed := v.unreachable[server]
+	v.mu.Unlock()
+	if failed {
 		return stored, false, err
 	}
 	remember := func(err error) (*jwks.Set, bool, error) {
+		v.mu.Lock()
+		defer v.mu.Unlock()
 		if v.unreachable == nil {
 			v.unreachable = map[string]error{}
 		}
@@ -203,6 +210,10 @@ func (v *Verifier) VerifyLocally(ctx context.Context, id Identity, token string)
 	r, err := v.Verify(ctx, id, token)
 	if err != nil {
 		return true, err
+	}
+	if r.Result.Kind == jwks.UnknownKey && !r.Current {
+		// Only a kept copy to go by, and the token may be newer than it.
+		return true, fmt.Errorf("checking the token's key: %w", r.FetchErr)
 	}
 	return r.Result.OK(), nil
 }

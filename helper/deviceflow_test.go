@@ -180,7 +180,7 @@ func TestDeviceLoginFinalTransportErrors(t *testing.T) {
 			[]string{"could not be verified", `set ca_bundle = "/path/ca.pem"`}},
 		{"redirect to plain http", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusTemporaryRedirect)
-		}, []string{"redirected (307) to " + plain.URL + "/auth/device/code", "leaves https for plain http"}},
+		}, []string{"redirected (307) to " + plain.URL + "/.well-known/authos-configuration", "refusing to follow it"}}, // the metadata document comes first
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

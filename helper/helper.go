@@ -80,6 +80,9 @@ type Helper struct {
 	// Flows shares the code of a sign-in in progress with the processes
 	// waiting for it; nil shares nothing.
 	Flows FlowBoard
+	// Getenv reads the token a CI job hands over (AUTHOS_TOKEN, a
+	// profile's token_env); nil: none is looked for.
+	Getenv func(string) string
 }
 
 // Request asks for a token.
@@ -178,6 +181,9 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	var unreadable error // why the cached entry could not be used, if corrupt
 	revoked := false
 	if !req.Force {
+		if c, ok, err := h.envToken(req.Identity); ok {
+			return c, err // a CI token: served as given, never cached, never a sign-in
+		}
 		c, e, ok, corrupt, err := h.lookupEntry(req.Identity)
 		if err != nil {
 			return c, err

@@ -11,7 +11,10 @@ import (
 )
 
 // Identity is who a token is for: one AuthOS server, org, service and
-// client id. The cache is keyed by it, so one login serves every client.
+// client id, and the resource its token is bound to ("" for AuthOS's
+// management token). The cache is keyed by it, so one login serves every
+// client of the same identity, and a token for one resource never serves
+// another.
 type Identity struct {
 	Profile  string // the profile it came from, for messages; may be empty
 	Server   string
@@ -19,6 +22,12 @@ type Identity struct {
 	Service  string
 	ClientID string
 	CABundle string
+	// Resource is the profile's resource URI (RFC 8707): its tokens are
+	// at+jwt with this aud, useless at AuthOS's own API.
+	Resource string
+	// TokenEnv is the profile's token_env: the variable whose token is
+	// served instead of the cache when it is set (CI).
+	TokenEnv string
 }
 
 // EntryPrefix starts the cache names of identities' token entries.
@@ -26,8 +35,25 @@ const EntryPrefix = "id-"
 
 // Key names the identity's cache entry and lock; it does not reveal the
 // identity (file names are visible to anyone who can list the folder).
+// A resource is part of the key; without one the key is what it was before
+// resources existed, so existing caches stay valid.
 func (id Identity) Key() string {
+	if id.Resource != "" {
+		return EntryPrefix + HashName(id.Server, id.Org, id.Service, id.ClientID, "resource", id.Resource)
+	}
 	return EntryPrefix + HashName(id.Server, id.Org, id.Service, id.ClientID)
+}
+
+// Audience is the aud the identity's tokens carry: the resource, "platform"
+// for the platform admin login, else "service:org/service".
+func (id Identity) Audience() string {
+	switch {
+	case id.Resource != "":
+		return id.Resource
+	case id.Org == "platform" && id.Service == "admin-cli":
+		return "platform"
+	}
+	return "service:" + id.Org + "/" + id.Service
 }
 
 // HashName is a short, stable, file-name-safe digest of parts.
@@ -41,6 +67,9 @@ func (id Identity) String() string {
 	host := id.Server
 	if u, err := url.Parse(id.Server); err == nil && u.Host != "" {
 		host = u.Host
+	}
+	if id.Resource != "" {
+		return fmt.Sprintf("%s/%s at %s for %s", id.Org, id.Service, host, id.Resource)
 	}
 	return fmt.Sprintf("%s/%s at %s", id.Org, id.Service, host)
 }
@@ -104,7 +133,10 @@ func Resolve(cfg *Config, flags, env Selector) (Identity, error) {
 		}
 	}
 	if explicit {
-		id.Profile = "" // no longer exactly the profile; messages spell out the fields
+		// No longer exactly the profile; messages spell out the fields,
+		// and the profile's resource and token_env do not carry over to
+		// another identity.
+		id.Profile, id.Resource, id.TokenEnv = "", "", ""
 	}
 	var missing []string
 	for _, f := range []struct{ name, v string }{{"server", id.Server}, {"org", id.Org}, {"service", id.Service}, {"client-id", id.ClientID}} {
@@ -126,5 +158,6 @@ func Resolve(cfg *Config, flags, env Selector) (Identity, error) {
 // FromProfile is the identity a profile describes, its server URL trimmed
 // as Resolve trims it, so both name the same cache entry.
 func FromProfile(name string, p Profile) Identity {
-	return Identity{Profile: name, Server: authos.TrimBaseURL(p.Server), Org: p.Org, Service: p.Service, ClientID: p.ClientID, CABundle: p.CABundle}
+	return Identity{Profile: name, Server: authos.TrimBaseURL(p.Server), Org: p.Org, Service: p.Service, ClientID: p.ClientID, CABundle: p.CABundle,
+		Resource: p.Resource, TokenEnv: p.TokenEnv}
 }

@@ -1,11 +1,14 @@
 package helper
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/internal/authos/jwks"
 	"github.com/authos/authos-credential-helper/protocol"
 )
 
@@ -22,6 +25,13 @@ type EntryStatus struct {
 	ObtainedAt, ExpiresAt, ServedUntil time.Time
 	// Valid: served now.
 	Valid bool
+	// Verification is the local check against the server's JWKS
+	// (VerifyStatus); nil when not checked. VerifyErr says why it could
+	// not be (no JWKS known). Evicted: the token's key is gone from the
+	// JWKS, so it was deleted and the next call signs in again.
+	Verification *Verification
+	VerifyErr    error
+	Evicted      bool
 	// Unreadable says why the entry cannot be read (wraps cache.ErrCorrupt);
 	// then only Name and Profile are set.
 	Unreadable error
@@ -42,6 +52,19 @@ type StoredStatus struct {
 type StatusReport struct {
 	Identities []EntryStatus
 	Stored     []StoredStatus
+	// Env lists the tokens the environment hands over (AUTHOS_TOKEN, the
+	// profiles' token_env), which are served instead of the cache.
+	Env []EnvTokenStatus
+}
+
+// EnvTokenStatus is one token from the environment; never the token.
+type EnvTokenStatus struct {
+	Variable string
+	// Profiles are the profiles it is served for.
+	Profiles []string
+	Token    EnvToken
+	// Problem says why it is not served ("" when it is).
+	Problem string
 }
 
 // StoredKinds are the record prefixes of stored credentials, by kind.
@@ -96,10 +119,100 @@ func (h *Helper) Status(cfg *Config, records Records) (StatusReport, error) {
 			continue // removed meanwhile
 		}
 		st.Profile = profiles[n]
+		if p, ok := cfg.Profiles[st.Profile]; ok {
+			st.Identity.Profile, st.Identity.Resource, st.Identity.CABundle = st.Profile, p.Resource, p.CABundle
+		} else if st.Unreadable == nil {
+			st.Identity.Resource = h.orphanResource(n)
+		}
 		rep.Identities = append(rep.Identities, st)
 	}
+	rep.Env = h.envStatus(cfg)
 	rep.Stored, err = storedStatus(records)
 	return rep, err
+}
+
+// orphanResource is the resource of an entry no profile names any more,
+// read from its token (typ at+jwt, aud): the entry itself does not say.
+func (h *Helper) orphanResource(name string) string {
+	e, err := h.get(name)
+	if err != nil {
+		return ""
+	}
+	if typ, auds := tokenProfile(e.AccessToken); typ == "at+jwt" && len(auds) == 1 {
+		return auds[0]
+	}
+	return ""
+}
+
+// envStatus lists the environment's tokens and the profiles each serves.
+func (h *Helper) envStatus(cfg *Config) []EnvTokenStatus {
+	if h.Getenv == nil {
+		return nil
+	}
+	var out []EnvTokenStatus
+	vars := []string{}
+	if h.Getenv(TokenVar) != "" {
+		vars = append(vars, TokenVar)
+	}
+	for _, n := range cfg.ProfileNames() {
+		if v := cfg.Profiles[n].TokenEnv; v != "" && h.Getenv(v) != "" && !slices.Contains(vars, v) {
+			vars = append(vars, v)
+		}
+	}
+	now := h.now()
+	for _, v := range vars {
+		row := EnvTokenStatus{Variable: v, Profiles: []string{}}
+		tok, err := readEnvToken(v, h.Getenv(v))
+		if err != nil {
+			row.Problem = err.Error()
+			out = append(out, row)
+			continue
+		}
+		row.Token = tok
+		for _, n := range cfg.ProfileNames() {
+			e, ok, err := LookupEnvToken(FromProfile(n, cfg.Profiles[n]), h.Getenv)
+			if ok && err == nil && e.Variable == v {
+				row.Profiles = append(row.Profiles, n)
+			}
+		}
+		switch {
+		case !now.Before(tok.ExpiresAt):
+			row.Problem = "expired"
+		case len(row.Profiles) == 0 && v == TokenVar:
+			row.Problem = "its iss and aud match no profile: served only to `token`/`kube` for an identity they match"
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// VerifyStatus checks each readable cached token against its server's JWKS
+// (fetched when stale, once more for an unknown kid), and evicts a token
+// whose key the server, asked just now, no longer publishes: it refuses
+// the token, and the next call signs in again. Offline, with only a kept
+// copy to go by, nothing is evicted.
+func (h *Helper) VerifyStatus(ctx context.Context, rep *StatusReport, v *Verifier) {
+	for i := range rep.Identities {
+		st := &rep.Identities[i]
+		if st.Unreadable != nil {
+			continue
+		}
+		e, err := h.get(st.Name)
+		if err != nil {
+			continue
+		}
+		r, err := v.Verify(ctx, st.Identity, e.AccessToken)
+		if err != nil {
+			st.VerifyErr = err
+			continue
+		}
+		st.Verification = &r
+		if r.Result.Kind == jwks.UnknownKey && r.Current {
+			if h.Cache.Delete(st.Name) == nil {
+				st.Evicted, st.Valid = true, false
+			}
+		}
+	}
 }
 
 // storedStatus lists the stored credentials. One that cannot be read is

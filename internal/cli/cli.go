@@ -273,6 +273,8 @@ type app struct {
 	keys  *cache.Keyring
 	store *cache.Store
 	h     *helper.Helper
+	// verifier checks tokens against the servers' JWKS (status).
+	verifier *helper.Verifier
 }
 
 func newApp(env Env) (*app, error) {
@@ -304,7 +306,7 @@ func hostApp(env Env, raw []byte, need *config.Need) (*app, error) {
 	p := wiring.Build(cfg, wiring.Options{
 		Paths: env.Paths, Getenv: env.Getenv, Passphrase: ttyPassphrase(env), WrapLogin: interruptible, Warn: env.Stderr,
 	})
-	return &app{env: env, cfg: cfg, keys: p.Keys, store: p.Store, h: p.Helper}, nil
+	return &app{env: env, cfg: cfg, keys: p.Keys, store: p.Store, h: p.Helper, verifier: p.Verifier}, nil
 }
 
 // interruptible makes Ctrl-C (and SIGTERM) end a login cleanly: the prompt's

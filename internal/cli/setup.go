@@ -43,7 +43,7 @@ func runSetup(ctx context.Context, env Env, args []string) error {
 		o.Client, args = args[0], args[1:]
 	}
 	if o.Client == "" || len(args) > 0 {
-		return usageError{"usage: authos-credential-helper setup git|docker|kube|terraform [--profile NAME] [--undo] [--dry-run] [--force] [--creds-store] [--context NAME]"}
+		return usageError{"usage: authos-credential-helper setup git|docker|kube|terraform|tofu [--profile NAME] [--undo] [--dry-run] [--force] [--creds-store] [--context NAME]"}
 	}
 	cfg, err := config.Load(env.Paths.ConfigFile)
 	if err != nil {

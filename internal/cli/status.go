@@ -36,6 +36,11 @@ type statusRow struct {
 	// SessionError saying why); absent without --check.
 	Session      string `json:"session,omitempty"`
 	SessionError string `json:"session_error,omitempty"`
+	// Resource is the URI the token is bound to ("" for the management
+	// token); Check the local verification against the server's JWKS.
+	Resource string `json:"resource,omitempty"`
+	Check    string `json:"check,omitempty"`
+	Evicted  bool   `json:"evicted,omitempty"`
 }
 
 // missRow is a request no one could be asked to sign in for, not yet
@@ -47,6 +52,17 @@ type missRow struct {
 	At       time.Time `json:"at"`
 	Login    string    `json:"login"`
 	Text     string    `json:"text"`
+}
+
+// envRow is a token the environment hands over; never the token.
+type envRow struct {
+	Variable  string     `json:"variable"`
+	Profiles  []string   `json:"profiles"`
+	Subject   string     `json:"subject,omitempty"`
+	Email     string     `json:"email,omitempty"`
+	Audience  []string   `json:"audience,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Problem   string     `json:"problem,omitempty"`
 }
 
 // storedRow is a credential `docker login` or `terraform login` handed us
@@ -67,6 +83,9 @@ type statusReport struct {
 	// SignInNeeded lists the recent requests that found no token and no
 	// one to show a sign-in to (Terraform in CI, say), newest first.
 	SignInNeeded []missRow `json:"sign_in_needed"`
+	// Environment: tokens from AUTHOS_TOKEN or a profile's token_env,
+	// served instead of the cache (CI).
+	Environment []envRow `json:"environment"`
 }
 
 func runStatus(ctx context.Context, env Env, args []string) error {
@@ -85,7 +104,10 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep := statusReport{Identities: []statusRow{}, Stored: []storedRow{}, SignInNeeded: []missRow{}}
+	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	a.h.VerifyStatus(vctx, &st, a.verifier)
+	cancel()
+	rep := statusReport{Identities: []statusRow{}, Stored: []storedRow{}, SignInNeeded: []missRow{}, Environment: envRows(st.Env)}
 	for _, e := range st.Identities {
 		row := identityRow(e)
 		if *check && e.Valid {
@@ -127,6 +149,11 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 			fmt.Fprintln(env.Stdout, m.Text)
 		}
 	}
+	printChecks(env, rep)
+	if len(rep.Environment) > 0 {
+		fmt.Fprintln(env.Stdout)
+		printEnv(env, rep.Environment, time.Now())
+	}
 	if len(rep.Stored) > 0 {
 		fmt.Fprintln(env.Stdout)
 		printStored(env, rep.Stored)
@@ -165,7 +192,77 @@ func identityRow(e helper.EntryStatus) statusRow {
 	row.Server, row.Org, row.Service, row.ClientID = e.Identity.Server, e.Identity.Org, e.Identity.Service, e.Identity.ClientID
 	row.Subject, row.Email, row.Valid = e.Subject, e.Email, e.Valid
 	row.ExpiresAt, row.ServedUntil, row.ObtainedAt = &exp, &until, &got
+	row.Resource, row.Evicted = e.Identity.Resource, e.Evicted
+	switch {
+	case e.Verification != nil:
+		row.Check = e.Verification.Describe()
+		if e.Evicted {
+			row.Check += "; deleted, the next use signs in again"
+		}
+	case e.VerifyErr != nil:
+		row.Check = "not checked: " + strings.Join(strings.Fields(e.VerifyErr.Error()), " ")
+	}
 	return row
+}
+
+func envRows(in []helper.EnvTokenStatus) []envRow {
+	out := []envRow{}
+	for _, e := range in {
+		r := envRow{Variable: e.Variable, Profiles: e.Profiles, Problem: e.Problem}
+		if !e.Token.ExpiresAt.IsZero() {
+			exp := e.Token.ExpiresAt
+			r.Subject, r.Email, r.Audience, r.ExpiresAt = e.Token.Subject, e.Token.Email, e.Token.Audience, &exp
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// printChecks shows each token's local verification against its server's
+// JWKS: the only check a resource token has (AuthOS's API refuses it).
+func printChecks(env Env, rep statusReport) {
+	var rows []statusRow
+	for _, r := range rep.Identities {
+		if r.Check != "" {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintln(env.Stdout)
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tTOKEN FOR\tCHECKED LOCALLY (JWKS)")
+	for _, r := range rows {
+		aud := "AuthOS API (management token)"
+		if r.Resource != "" {
+			aud = r.Resource + " (resource token)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", dash(r.Profile), aud, r.Check)
+	}
+	tw.Flush()
+}
+
+// printEnv shows the environment's tokens: where each came from, for
+// which profiles, and when it expires.
+func printEnv(env Env, rows []envRow, now time.Time) {
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FROM ENVIRONMENT\tPROFILES\tUSER\tEXPIRES\tSTATE")
+	for _, r := range rows {
+		user, exp := dash(r.Email), "-"
+		if user == "-" {
+			user = dash(r.Subject)
+		}
+		if r.ExpiresAt != nil {
+			exp = whenText(*r.ExpiresAt, now)
+		}
+		state := "served (not cached)"
+		if r.Problem != "" {
+			state = r.Problem
+		}
+		fmt.Fprintf(tw, "$%s\t%s\t%s\t%s\t%s\n", r.Variable, dash(strings.Join(r.Profiles, ",")), user, exp, state)
+	}
+	tw.Flush()
 }
 
 func printIdentities(env Env, rep statusReport, now time.Time, check bool) {

@@ -31,6 +31,12 @@ type Profile struct {
 	Terraform []string `toml:"terraform"`
 	Username  string   `toml:"username"`
 	CABundle  string   `toml:"ca_bundle"`
+	// Resource asks for tokens bound to this URI (RFC 8707; one of the
+	// service's resource_uris) instead of AuthOS's management token.
+	Resource string `toml:"resource"`
+	// TokenEnv names an environment variable that, when set, holds the
+	// token to serve for this profile (CI): no cache, no sign-in.
+	TokenEnv string `toml:"token_env"`
 	// Revalidate is how long a cached token is served before AuthOS is
 	// asked again whether its session is alive; unset means
 	// DefaultRevalidate, "0" turns the check off.
@@ -311,6 +317,9 @@ func Parse(path string, b []byte) (*Config, error) {
 	}
 	if err := decodeStrict(path, b, c, nil); err != nil {
 		return nil, err
+	}
+	if err := c.checkProfiles(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if c.DefaultProfile != "" {
 		if _, ok := c.Profiles[c.DefaultProfile]; !ok {

@@ -75,6 +75,23 @@ expiry_margin = "10m"
 		}},
 		{name: "revalidate negative", toml: "[profiles.a]\nrevalidate = \"-1m\"\n", wantErr: "negative"},
 		{name: "revalidate not a duration", toml: "[profiles.a]\nrevalidate = \"often\"\n", wantErr: "config"},
+		{name: "resource and token_env", toml: "[profiles.g]\nresource = \"https://git.acme.example\"\ntoken_env = \"CI_AUTHOS_TOKEN\"\n", check: func(t *testing.T, c *Config) {
+			if p := c.Profiles["g"]; p.Resource != "https://git.acme.example" || p.TokenEnv != "CI_AUTHOS_TOKEN" {
+				t.Fatalf("%+v", p)
+			}
+		}},
+		{name: "resource with path", toml: "[profiles.g]\nresource = \"https://api.acme.example/v1\"\n"},
+		{name: "resource http", toml: "[profiles.g]\nresource = \"http://git.acme.example\"\n", wantErr: "profiles.g: resource: \"http://git.acme.example\" must be an absolute https:// URI"},
+		{name: "resource relative", toml: "[profiles.g]\nresource = \"git.acme.example\"\n", wantErr: "absolute https://"},
+		{name: "resource no host", toml: "[profiles.g]\nresource = \"https:///x\"\n", wantErr: "has no host"},
+		{name: "resource fragment", toml: "[profiles.g]\nresource = \"https://git.acme.example/#x\"\n", wantErr: "fragment"},
+		{name: "resource empty fragment", toml: "[profiles.g]\nresource = \"https://git.acme.example/#\"\n", wantErr: "fragment"},
+		{name: "resource credentials", toml: "[profiles.g]\nresource = \"https://u:p@git.acme.example\"\n", wantErr: "credentials"},
+		{name: "resource two URIs", toml: "[profiles.g]\nresource = \"https://a.example https://b.example\"\n", wantErr: "one URI"},
+		{name: "resource padded", toml: "[profiles.g]\nresource = \" https://a.example\"\n", wantErr: "one URI"},
+		{name: "token_env with dash", toml: "[profiles.g]\ntoken_env = \"CI-TOKEN\"\n", wantErr: "profiles.g: token_env \"CI-TOKEN\" is not an environment variable name"},
+		{name: "token_env leading digit", toml: "[profiles.g]\ntoken_env = \"1TOKEN\"\n", wantErr: "not an environment variable name"},
+		{name: "token_env with $", toml: "[profiles.g]\ntoken_env = \"$TOKEN\"\n", wantErr: "not an environment variable name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,7 +107,9 @@ expiry_margin = "10m"
 			if err != nil {
 				t.Fatal(err)
 			}
-			tc.check(t, c)
+			if tc.check != nil {
+				tc.check(t, c)
+			}
 		})
 	}
 	if c, err := Load(filepath.Join(t.TempDir(), "missing.toml")); err != nil || len(c.Profiles) != 0 {

@@ -95,6 +95,9 @@ type run struct {
 
 // Run carries out o.
 func Run(ctx context.Context, o Options) error {
+	if o.Client == "tofu" || o.Client == "opentofu" {
+		o.Client = "terraform" // one setup covers both: same protocol, both configs
+	}
 	if !slices.Contains(Clients, o.Client) {
 		return usagef("setup: unknown client %q (want one of %s)", o.Client, strings.Join(Clients, ", "))
 	}

@@ -45,6 +45,76 @@ func (r *run) terraformConfigFile() string {
 	return filepath.Join(r.home, ".terraformrc")
 }
 
+// tofuConfigFile is the CLI config OpenTofu reads without
+// TF_CLI_CONFIG_FILE (opentofu internal/command/cliconfig config_unix.go,
+// config_windows.go): ~/.tofurc, or ~/.terraformrc when only that exists;
+// on a fresh install with XDG_CONFIG_HOME set,
+// $XDG_CONFIG_HOME/opentofu/tofurc. Windows: %APPDATA%/tofu.rc, or
+// terraform.rc when only that exists.
+func (r *run) tofuConfigFile() string {
+	newer, legacy := filepath.Join(r.home, ".tofurc"), filepath.Join(r.home, ".terraformrc")
+	if r.GOOS == "windows" {
+		a := r.Getenv("APPDATA")
+		if a == "" {
+			return ""
+		}
+		newer, legacy = filepath.Join(a, "tofu.rc"), filepath.Join(a, "terraform.rc")
+	} else if x := r.Getenv("XDG_CONFIG_HOME"); x != "" && !pathExists(newer) && !pathExists(legacy) {
+		return filepath.Join(x, "opentofu", "tofurc")
+	}
+	if pathExists(legacy) && !pathExists(newer) {
+		return legacy
+	}
+	return newer
+}
+
+func pathExists(path string) bool { _, err := os.Lstat(path); return err == nil }
+
+// terraformConfigFiles are the CLI configs setup edits so that both
+// Terraform and OpenTofu find the helper: TF_CLI_CONFIG_FILE alone when
+// set (both read it), else Terraform's file and OpenTofu's, once each.
+// OpenTofu's choice depends on which files exist, and setup may create
+// ~/.terraformrc: where that would make OpenTofu drop an XDG tofurc it
+// reads today, setup refuses rather than change what OpenTofu reads.
+func (r *run) terraformConfigFiles() ([]string, error) {
+	tf := r.terraformConfigFile()
+	if r.Getenv("TF_CLI_CONFIG_FILE") != "" {
+		return []string{tf}, nil
+	}
+	tofu := r.tofuConfigFile()
+	switch {
+	case tofu == "" || tofu == tf:
+		return []string{tf}, nil
+	case r.GOOS != "windows" && tofu == filepath.Join(r.Getenv("XDG_CONFIG_HOME"), "opentofu", "tofurc"):
+		if !r.Undo && !pathExists(tf) && pathExists(tofu) {
+			return nil, fmt.Errorf("setup terraform: creating %s would make OpenTofu stop reading %s (it prefers ~/.terraformrc once that exists): set TF_CLI_CONFIG_FILE to one file for both tools, or move %s to ~/.tofurc first",
+				r.pretty(tf), r.pretty(tofu), r.pretty(tofu))
+		}
+		// Once ~/.terraformrc exists OpenTofu reads it: one file serves both.
+		return []string{tf}, nil
+	}
+	return []string{tf, tofu}, nil
+}
+
+// tofuUndoFiles are OpenTofu's possible CLI configs, which undo also
+// clears of our block: what OpenTofu reads changes as files come and go.
+func (r *run) tofuUndoFiles() []string {
+	if r.Getenv("TF_CLI_CONFIG_FILE") != "" {
+		return nil
+	}
+	if r.GOOS == "windows" {
+		if a := r.Getenv("APPDATA"); a != "" {
+			return []string{filepath.Join(a, "tofu.rc")}
+		}
+		return nil
+	}
+	out := []string{filepath.Join(r.home, ".tofurc")}
+	if x := r.Getenv("XDG_CONFIG_HOME"); x != "" {
+		out = append(out, filepath.Join(x, "opentofu", "tofurc"))
+	}
+	return out
+}
+
 // terraformPluginDirs are the folders Terraform and OpenTofu search for
 // credentials helpers in which setup installs its link.
 func (r *run) terraformPluginDirs() []string {
@@ -124,25 +194,47 @@ type terraformIn struct {
 	links   []tfLinkNow
 }
 
+// terraformPlan edits Terraform's and OpenTofu's CLI configs (one plan
+// each; the plugin links go with the first).
 func (r *run) terraformPlan() (plan, error) {
-	in := terraformIn{path: r.terraformConfigFile()}
-	if strings.HasSuffix(in.path, ".json") {
-		return nil, fmt.Errorf("setup terraform: %s is JSON syntax; add the credentials_helper by hand", in.path)
-	}
-	var err error
-	if in.orig, in.existed, err = readFile(in.path); err != nil {
+	paths, err := r.terraformConfigFiles()
+	if err != nil {
 		return nil, err
 	}
-	r.state.get("terraform|"+in.path, &in.st)
-	for _, d := range r.terraformPluginDirs() {
-		l := filepath.Join(d, tfLink)
-		if r.GOOS == "windows" {
-			l += ".exe"
+	if r.Undo {
+		for _, p := range r.tofuUndoFiles() {
+			if !slices.Contains(paths, p) && pathExists(p) {
+				paths = append(paths, p)
+			}
 		}
-		t, err := os.Readlink(l)
-		in.links = append(in.links, tfLinkNow{path: l, target: t, err: err})
 	}
-	return planTerraform(r.planOpts(), in)
+	var all plan
+	for i, path := range paths {
+		in := terraformIn{path: path}
+		if strings.HasSuffix(in.path, ".json") {
+			return nil, fmt.Errorf("setup terraform: %s is JSON syntax; add the credentials_helper by hand", in.path)
+		}
+		if in.orig, in.existed, err = readFile(in.path); err != nil {
+			return nil, err
+		}
+		r.state.get("terraform|"+in.path, &in.st)
+		if i == 0 {
+			for _, d := range r.terraformPluginDirs() {
+				l := filepath.Join(d, tfLink)
+				if r.GOOS == "windows" {
+					l += ".exe"
+				}
+				t, err := os.Readlink(l)
+				in.links = append(in.links, tfLinkNow{path: l, target: t, err: err})
+			}
+		}
+		pl, err := planTerraform(r.planOpts(), in)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, pl...)
+	}
+	return all, nil
 }
 
 // planTerraform adds or replaces our credentials_helper block and links the

@@ -4,6 +4,7 @@
 package wiring
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -38,6 +39,9 @@ type Parts struct {
 	Keys   *cache.Keyring
 	Store  *cache.Store
 	Helper *helper.Helper
+	// Verifier checks cached tokens against the servers' JWKS, kept next
+	// to the token folder (status, doctor, revalidation; never a hit).
+	Verifier *helper.Verifier
 }
 
 // Build wires the parts for cfg. It touches neither the keyring nor the
@@ -67,10 +71,12 @@ func Build(cfg *config.Config, o Options) *Parts {
 		Related:       []string{o.Paths.State, o.Paths.Locks, o.Paths.FileRing},
 		Warn:          warn,
 	}
-	login := helper.DeviceLogin(version.UserAgent(), authos.RealClock{})
+	verifier := &helper.Verifier{Keys: &helper.JWKSStore{Dir: JWKSDir(o.Paths)}, UserAgent: version.UserAgent()}
+	login := helper.DeviceLoginWith(version.UserAgent(), authos.RealClock{}, verifier)
 	if o.WrapLogin != nil {
 		login = o.WrapLogin(login)
 	}
+	checkSession := helper.CheckSession(version.UserAgent())
 	h := &helper.Helper{
 		Cache:  store,
 		Locks:  cache.FileLocker{Dir: o.Paths.Locks},
@@ -78,12 +84,24 @@ func Build(cfg *config.Config, o Options) *Parts {
 		Login:  login,
 		Revoke: helper.RevokeSession(version.UserAgent()),
 		Margin: cfg.Cache.ExpiryMargin.Duration,
-		Check:  helper.CheckSession(version.UserAgent()),
+		// Resource tokens are refused by AuthOS's own /api, so their
+		// session is checked locally against the server's keys.
+		Check: func(ctx context.Context, id helper.Identity, tok string) (bool, error) {
+			if id.Resource != "" {
+				return verifier.VerifyLocally(ctx, id, tok)
+			}
+			return checkSession(ctx, id, tok)
+		},
 		// An identity no profile names (flags) gets the default interval.
 		Revalidate: func(id helper.Identity) time.Duration { return cfg.Profiles[id.Profile].RevalidateEvery() },
+		Getenv:     o.Getenv,
 	}
-	return &Parts{Config: cfg, Keys: keys, Store: store, Helper: h}
+	return &Parts{Config: cfg, Keys: keys, Store: store, Helper: h, Verifier: verifier}
 }
+
+// JWKSDir is where the servers' JWKS are kept: beside the token folder, in
+// the cache dir (public keys; losing them costs one fetch).
+func JWKSDir(p config.Paths) string { return filepath.Join(filepath.Dir(p.Tokens), "jwks") }
 
 // shortHash names the data key after the token folder, so separate XDG
 // trees sharing one kernel keyring never share a key.

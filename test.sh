@@ -45,5 +45,5 @@ for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' protocol/*_test.go | cut -c6-
 	go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-20000x}" ./protocol/
 done
 go test -run='^$' -fuzz='^FuzzString$' -fuzztime="${FUZZTIME:-20000x}" ./internal/redact/
-# The release: goreleaser check, a linux/amd64 snapshot and its smoke test, cross-compiles of every target (RELEASE_CHECK=0 skips it).
+# The release: goreleaser check, a linux/amd64 snapshot and its smoke test, cross-compiles for macOS and Windows (RELEASE_CHECK=0 skips it).
 .ci/release-check

@@ -1,34 +1,47 @@
 #!/bin/sh
 # Builds and installs authos-credential-helper from this checkout.
 #   ./install.sh [--prefix DIR] [--run]
+#   ./install.sh --from FILE.tar.gz [--checksums FILE] [--prefix DIR] [--run]
 # DIR defaults to ~/.local (binaries go to DIR/bin). --run then runs the main
 # job: sign in and get a token, against the built-in dev server (auto-approved
 # as alice@acme.example) when no AuthOS server is configured; that demo then
 # logs out and leaves no key in the kernel keyring.
 # Needs only Go. Idempotent: running it again replaces the binaries and
 # leaves everything else alone. It never touches client configuration.
+# --from installs a release archive instead, without Go, after checking it
+# against checksums.txt beside it (or --checksums FILE).
 set -eu
 
 prefix="${HOME}/.local"
 run=0
+from=
+checksums=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }; prefix="$2"; shift 2 ;;
 	--prefix=*) prefix="${1#--prefix=}"; shift ;;
 	--run) run=1; shift ;;
-	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	--from) [ $# -ge 2 ] || { echo "install.sh: --from needs a release archive" >&2; exit 2; }; from="$2"; shift 2 ;;
+	--from=*) from="${1#--from=}"; shift ;;
+	--checksums) [ $# -ge 2 ] || { echo "install.sh: --checksums needs a file" >&2; exit 2; }; checksums="$2"; shift 2 ;;
+	--checksums=*) checksums="${1#--checksums=}"; shift ;;
+	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
 	*) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
+[ -n "$from" ] || [ -z "$checksums" ] || { echo "install.sh: --checksums goes with --from" >&2; exit 2; }
+# Paths given relative to where we were started, before the cd below.
+case "$from" in "" | /*) ;; *) from="$PWD/$from" ;; esac
+case "$checksums" in "" | /*) ;; *) checksums="$PWD/$checksums" ;; esac
 
-command -v go >/dev/null 2>&1 || { echo "install.sh: Go is needed (https://go.dev/dl/)" >&2; exit 1; }
+[ -n "$from" ] || command -v go >/dev/null 2>&1 || { echo "install.sh: Go is needed (https://go.dev/dl/)" >&2; exit 1; }
 cd "$(dirname "$0")"
 
 version=$(git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # cgo only where a keyring needs it (the macOS Keychain); elsewhere a static
 # binary starts about 1 ms faster (no dynamic loader).
-case "$(go env GOOS)" in
+case "$([ -n "$from" ] || go env GOOS)" in
 darwin) cgo=1 ;;
 *) cgo=0 ;;
 esac
@@ -63,17 +76,66 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# replace SRC DEST puts a complete copy of SRC beside DEST, then renames it
+# over DEST: a rename within one directory is atomic, so a running git fetch
+# never sees a half-written binary ($tmp may be on another file system, where
+# mv would copy into DEST in place).
+replace() {
+	cp "$1" "$2.new.$$"
+	chmod 755 "$2.new.$$"
+	mv -f "$2.new.$$" "$2"
+}
+
+# The release archive's SHA-256 must match its line in checksums.txt, and its
+# helper must run here, before anything in $bindir is replaced.
+install_from_archive() {
+	[ -f "$from" ] || { echo "install.sh: $from: no such file" >&2; exit 1; }
+	case "$from" in
+	*.tar.gz) ;;
+	*.zip) echo "install.sh: $from is a Windows archive; unzip it, or use scoop" >&2; exit 1 ;;
+	*) echo "install.sh: --from takes a release .tar.gz" >&2; exit 1 ;;
+	esac
+	sums=${checksums:-$(dirname "$from")/checksums.txt}
+	[ -f "$sums" ] || { echo "install.sh: no $sums to check $from against; download checksums.txt from the same release, or give --checksums FILE" >&2; exit 1; }
+	base=$(basename "$from")
+	want=$(awk -v f="$base" '$2 == f || $2 == "*" f { print $1; exit }' "$sums")
+	[ -n "$want" ] || { echo "install.sh: $base is not listed in $sums" >&2; exit 1; }
+	if command -v sha256sum >/dev/null 2>&1; then
+		got=$(sha256sum "$from" | cut -d' ' -f1)
+	elif command -v shasum >/dev/null 2>&1; then
+		got=$(shasum -a 256 "$from" | cut -d' ' -f1)
+	else
+		echo "install.sh: need sha256sum or shasum to check $from" >&2; exit 1
+	fi
+	[ "$got" = "$want" ] || { echo "install.sh: $from does not match $sums (sha256 $got, expected $want); not installed" >&2; exit 1; }
+	echo "checked $base against $(basename "$sums"): sha256 $got"
+	mkdir "$tmp/archive"
+	tar -xzf "$from" -C "$tmp/archive"
+	for name in authos-credential-helper authos-credential-plugin; do
+		[ -f "$tmp/archive/$name" ] && [ ! -L "$tmp/archive/$name" ] || { echo "install.sh: $base has no $name" >&2; exit 1; }
+	done
+	out=$("$tmp/archive/authos-credential-helper" version 2>&1) || { echo "install.sh: the helper in $base does not run here ($(uname -s)/$(uname -m)): $out" >&2; exit 1; }
+	version=$(printf '%s\n' "$out" | sed -n '1s/^authos-credential-helper \([^ ]*\).*/\1/p')
+	for name in authos-credential-helper authos-credential-plugin; do
+		replace "$tmp/archive/$name" "$bindir/$name"
+		echo "installed $bindir/$name ($version)"
+	done
+}
+
 ldflags="-s -w -X github.com/authos/authos-credential-helper/internal/version.Version=$version -X github.com/authos/authos-credential-helper/internal/version.Commit=$commit"
 # The per-call helper, and the go-plugin server Go programs start
 # (tokensource); separate so gRPC never slows the helper's start.
-for pkg in . ./cmd/authos-credential-plugin; do
-	name=authos-credential-helper
-	[ "$pkg" = . ] || name=$(basename "$pkg")
-	CGO_ENABLED=$cgo go build -trimpath -ldflags "$ldflags" -o "$tmp/$name" "$pkg"
-	# Replace atomically so a running git fetch never sees a half-written binary.
-	mv -f "$tmp/$name" "$bindir/$name"
-	echo "installed $bindir/$name ($version)"
-done
+if [ -n "$from" ]; then
+	install_from_archive
+else
+	for pkg in . ./cmd/authos-credential-plugin; do
+		name=authos-credential-helper
+		[ "$pkg" = . ] || name=$(basename "$pkg")
+		CGO_ENABLED=$cgo go build -trimpath -ldflags "$ldflags" -o "$tmp/$name" "$pkg"
+		replace "$tmp/$name" "$bindir/$name"
+		echo "installed $bindir/$name ($version)"
+	done
+fi
 # The names git, docker and Terraform look for (setup puts Terraform's in its plugin dir).
 for name in git-credential-authos docker-credential-authos terraform-credentials-authos; do
 	link="$bindir/$name"

@@ -66,3 +66,5 @@ for pkg in protocol internal/setup; do
 	done
 done
 go test -run='^$' -fuzz='^FuzzString$' -fuzztime="${FUZZTIME:-20000x}" ./internal/redact/
+# The release: goreleaser check, a linux/amd64 snapshot and its smoke test, cross-compiles for macOS and Windows (RELEASE_CHECK=0 skips it).
+.ci/release-check

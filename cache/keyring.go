@@ -426,7 +426,7 @@ func (k *Keyring) openAuto() (keyring.Keyring, string, error) {
 	if len(tried) > 0 {
 		detail = " (" + strings.Join(tried, "; ") + ")"
 	}
-	return nil, "", fmt.Errorf("no usable keyring for the token cache%s; fix: start a Secret Service such as gnome-keyring, or set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE; the cache never falls back to plaintext", detail)
+	return nil, "", fmt.Errorf("no usable keyring for the token cache%s; fix: %s; the cache never falls back to plaintext", detail, noBackendFix(runtime.GOOS, cgoEnabled))
 }
 
 func (k *Keyring) autoCandidates() []string {
@@ -574,4 +574,17 @@ func fixFor(backend string) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// noBackendFix is what to do when auto mode finds no backend. A macOS
+// build without cgo (the cross-built release) has no Keychain at all, which
+// the person should hear rather than advice for Linux desktops.
+func noBackendFix(goos string, cgo bool) string {
+	switch {
+	case goos == "darwin" && !cgo:
+		return "this build has no macOS Keychain (built without cgo): set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE, or backend = \"pass\", or build on this Mac with ./install.sh or go install for the Keychain"
+	case goos == "darwin", goos == "windows":
+		return "set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE"
+	}
+	return "start a Secret Service such as gnome-keyring, or set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE"
 }

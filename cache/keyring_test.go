@@ -402,3 +402,22 @@ func TestHitLooksForKernelCopyOnlyWhenOneCanExist(t *testing.T) {
 		})
 	}
 }
+
+// A Mac build without cgo says it has no Keychain instead of suggesting a
+// Linux desktop's Secret Service.
+func TestNoBackendFix(t *testing.T) {
+	for _, tt := range []struct {
+		goos string
+		cgo  bool
+		want string
+	}{
+		{"darwin", false, "no macOS Keychain"},
+		{"darwin", true, "AUTHOS_CACHE_BACKEND=file"},
+		{"linux", false, "Secret Service"},
+		{"windows", false, "AUTHOS_CACHE_BACKEND=file"},
+	} {
+		if got := noBackendFix(tt.goos, tt.cgo); !strings.Contains(got, tt.want) {
+			t.Errorf("noBackendFix(%s, cgo=%v) = %q, want %q in it", tt.goos, tt.cgo, got, tt.want)
+		}
+	}
+}

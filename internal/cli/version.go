@@ -32,8 +32,12 @@ func runVersion(env Env, args []string) error {
 	}
 	backends := cache.CompiledBackends()
 	if !*asJSON {
-		_, err := fmt.Fprintf(env.Stdout, "authos-credential-helper %s (commit %s)\ncache backends compiled in: %s\n",
-			version.Version, version.Commit, strings.Join(backends, ", "))
+		note := ""
+		if runtime.GOOS == "darwin" && !slices.Contains(backends, "keychain") {
+			note = " (no macOS Keychain: built without cgo)"
+		}
+		_, err := fmt.Fprintf(env.Stdout, "authos-credential-helper %s (commit %s)\ncache backends compiled in: %s%s\n",
+			version.Version, version.Commit, strings.Join(backends, ", "), note)
 		return err
 	}
 	enc := json.NewEncoder(env.Stdout)

@@ -73,6 +73,16 @@ func TestCITokens(t *testing.T) {
 	if strings.Contains(out, mgmtTok) || strings.Contains(out, gitTok) {
 		t.Fatal("status printed a token")
 	}
+	// doctor says where each profile's token comes from, never the token.
+	out, _, _ = ci.run(t, "doctor", "--offline")
+	for _, want := range []string{"served from $AUTHOS_TOKEN (the environment; not cached", "served from $CI_GIT_TOKEN (the environment; not cached"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, mgmtTok) || strings.Contains(out, gitTok) {
+		t.Fatal("doctor printed a token")
+	}
 	if n := d.codes(t).DeviceCodeRequests; n != codesBefore {
 		t.Fatalf("%d device codes asked for with CI tokens set", n-codesBefore)
 	}

@@ -245,6 +245,10 @@ func TestKeyRotation(t *testing.T) {
 	if l := checkLine(out, "git"); !strings.Contains(l, gitResource+" (resource token)") {
 		t.Fatalf("git's check line does not name its resource: %q", l)
 	}
+	// doctor reports the same local check.
+	if out, _, _ := s.run(t, "doctor", "--profile", "git"); !strings.Contains(out, "verified locally against the server's keys: verified") {
+		t.Fatalf("doctor does not report the local verification:\n%s", out)
+	}
 
 	d.post(t, "/_dev/keys", map[string]string{"action": "rotate"})
 	var after string

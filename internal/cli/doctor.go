@@ -149,10 +149,26 @@ func (t doctorTokens) Token(ctx context.Context, profile string) doctor.TokenInf
 		return doctor.TokenInfo{Err: err}
 	}
 	info := doctor.TokenInfo{LastMiss: t.lastMiss(id.Key())}
+	if e, ok, err := helper.LookupEnvToken(id, t.a.env.Getenv); ok {
+		info.Env = &doctor.EnvToken{Variable: e.Variable, ExpiresAt: e.ExpiresAt, Err: err}
+	}
 	if !found {
 		return info
 	}
 	info.Entry = &st
+	if t.online && st.Unreadable == nil && t.a.verifier != nil {
+		vs := st
+		vs.Identity = id // with the profile's resource: what the token must be for
+		rep := helper.StatusReport{Identities: []helper.EntryStatus{vs}}
+		t.a.h.VerifyStatus(ctx, &rep, t.a.verifier)
+		if v := rep.Identities[0].Verification; v != nil {
+			info.Verified, info.VerifiedOK = v.Describe(), v.Result.OK()
+			if rep.Identities[0].Evicted {
+				info.Verified += "; deleted, the next use signs in again"
+				st.Valid = false
+			}
+		}
+	}
 	if t.online && st.Valid {
 		id.CABundle = t.a.caBundleOf(st.Name)
 		switch s, _ := t.a.h.CheckNow(ctx, id); s {

@@ -268,6 +268,9 @@ func TestTokenChecks(t *testing.T) {
 		{"revoked (hook)", TokenInfo{Entry: entry(true, time.Hour, 2*time.Hour), Revoked: &yes}, "(revoked)", Fail},
 		{"verification failed (hook)", TokenInfo{Entry: entry(true, time.Hour, 2*time.Hour), Verified: "signature unknown after key rotation"}, "signature unknown", Fail},
 		{"miss with no terminal (hook)", TokenInfo{LastMiss: &Miss{Client: "terraform", Host: "tf.acme.example", At: now}}, "sign-in needed: terraform asked for tf.acme.example at", Fail},
+		{"environment token", TokenInfo{Env: &EnvToken{Variable: "AUTHOS_TOKEN", ExpiresAt: now.Add(time.Hour)}}, "served from $AUTHOS_TOKEN (the environment; not cached", OK},
+		{"environment token expired", TokenInfo{Env: &EnvToken{Variable: "CI_TOKEN", ExpiresAt: now.Add(-time.Minute)}}, "$CI_TOKEN holds a token that expired", Fail},
+		{"environment token for another identity", TokenInfo{Env: &EnvToken{Variable: "CI_TOKEN", Err: errors.New("the token in CI_TOKEN is not for acme/cli")}}, "$CI_TOKEN is set but not used", Fail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want(t, TokenChecks("acme", tc.info, now), tc.summary, tc.st, "")

@@ -146,6 +146,17 @@ type TokenInfo struct {
 	// not checked. VerifiedOK says whether it passed.
 	Verified   string
 	VerifiedOK bool
+	// Env is a token the environment hands over (AUTHOS_TOKEN or the
+	// profile's token_env), served instead of the cache; nil: none.
+	Env *EnvToken
+}
+
+// EnvToken is where an environment token came from and until when it is
+// served; Err says why it is not used.
+type EnvToken struct {
+	Variable  string
+	ExpiresAt time.Time
+	Err       error
 }
 
 // Miss is a request that found no token and nobody to prompt.
@@ -162,6 +173,17 @@ const expiringWithin = 10 * time.Minute
 func TokenChecks(name string, t TokenInfo, now time.Time) []Check {
 	login := "authos-credential-helper login --profile " + name
 	var out []Check
+	if v := t.Env; v != nil {
+		fix := "put a fresh token in " + v.Variable + ", or unset it to use the cache"
+		switch {
+		case v.Err != nil:
+			out = append(out, Check{Area: "token", Status: Fail, Summary: "$" + v.Variable + " is set but not used: " + v.Err.Error(), Fix: fix})
+		case !now.Before(v.ExpiresAt):
+			out = append(out, Check{Area: "token", Status: Fail, Summary: fmt.Sprintf("$%s holds a token that expired %s; it is served as given, never replaced by a sign-in", v.Variable, at(v.ExpiresAt)), Fix: fix})
+		default:
+			out = append(out, Check{Area: "token", Status: OK, Summary: fmt.Sprintf("served from $%s (the environment; not cached, no sign-in), expires %s", v.Variable, at(v.ExpiresAt))})
+		}
+	}
 	switch e := t.Entry; {
 	case t.Err != nil:
 		out = append(out, Check{Area: "token", Status: Fail, Summary: "reading the cache: " + t.Err.Error()})

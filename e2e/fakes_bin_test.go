@@ -8,7 +8,6 @@ package e2e
 
 import (
 	"encoding/pem"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,8 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 const binUser = "alice@acme.example"
@@ -142,24 +139,8 @@ func (s *binSandbox) client(t *testing.T, env []string, name string, args ...str
 func (s *binSandbox) clientOnPTY(t *testing.T, env []string, name string, args ...string) *clientProc {
 	t.Helper()
 	path := requireClient(t, name)
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { master.Close() })
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A terminal of a usual size: a prompt that measures the width gets 80.
-	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80})
+	master, slave := openPTY(t, 80)
 	c := &clientProc{proc: &proc{cmd: exec.Command(path, args...), done: make(chan struct{})}, screen: &syncBuffer{}, master: master}
 	c.cmd.Env = append(s.environ(), append([]string{"TERM=xterm", "AUTHOS_NO_BROWSER=1"}, env...)...)
 	c.cmd.Stdin, c.cmd.Stderr, c.cmd.Stdout = slave, slave, &c.stdout

@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // status --check asks AuthOS now: alive, then, once the session is ended
@@ -183,23 +181,7 @@ func TestRevalidationWithoutAnAnswerServesTheCache(t *testing.T) {
 // controlling terminal and stderr.
 func startOnPTY(t *testing.T, s *sandbox, cols uint16, args ...string) (*proc, *syncBuffer) {
 	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { master.Close() })
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: cols})
+	master, slave := openPTY(t, cols)
 	p := &proc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Env = append(s.environ(), "TERM=xterm", "AUTHOS_NO_BROWSER=1", "AUTHOS_NO_QR=1")
 	p.cmd.Stdin, p.cmd.Stderr, p.cmd.Stdout = slave, slave, &p.stdout

@@ -26,11 +26,13 @@ var jwksCache struct {
 	keys map[string]map[string]*rsa.PublicKey // server URL -> kid -> key
 }
 
-// jwks fetches (once per server) the issuer's RS256 keys by kid.
-func jwks(server string) (map[string]*rsa.PublicKey, error) {
+// jwks fetches the issuer's RS256 keys by kid, once per server unless
+// fresh: a later dev server can get an earlier one's port (and other keys),
+// and a server may rotate its keys.
+func jwks(server string, fresh bool) (map[string]*rsa.PublicKey, error) {
 	jwksCache.mu.Lock()
 	defer jwksCache.mu.Unlock()
-	if k, ok := jwksCache.keys[server]; ok {
+	if k, ok := jwksCache.keys[server]; ok && !fresh {
 		return k, nil
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -102,17 +104,20 @@ func verifyJWT(server, token string) (jwtClaims, error) {
 	if h.Alg != "RS256" {
 		return c, fmt.Errorf("JWT alg %q, want RS256", h.Alg)
 	}
-	keys, err := jwks(server)
-	if err != nil {
-		return c, err
-	}
-	key, ok := keys[h.Kid]
-	if !ok {
-		return c, fmt.Errorf("JWT kid %q not in the JWKS", h.Kid)
-	}
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], sig); err != nil {
-		return c, errors.New("JWT signature does not verify")
+	verified := false
+	for _, fresh := range []bool{false, true} {
+		keys, err := jwks(server, fresh)
+		if err != nil {
+			return c, err
+		}
+		if key, ok := keys[h.Kid]; ok && rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], sig) == nil {
+			verified = true
+			break
+		}
+	}
+	if !verified {
+		return c, fmt.Errorf("JWT kid %q is not in the JWKS, or its signature does not verify", h.Kid)
 	}
 	if err := json.Unmarshal(cb, &c); err != nil {
 		return c, fmt.Errorf("JWT claims: %w", err)

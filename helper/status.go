@@ -207,7 +207,9 @@ func (h *Helper) VerifyStatus(ctx context.Context, rep *StatusReport, v *Verifie
 			continue
 		}
 		st.Verification = &r
-		if r.Result.Kind == jwks.UnknownKey && r.Current {
+		// Delete only the token checked: another process may have stored a
+		// new one while the server was asked.
+		if r.Result.Kind == jwks.UnknownKey && r.Current && h.holds(st.Name, e.AccessToken) {
 			if h.Cache.Delete(st.Name) == nil {
 				st.Evicted, st.Valid = true, false
 			}
@@ -247,4 +249,10 @@ func storedStatus(r Records) ([]StoredStatus, error) {
 		}
 	}
 	return rows, nil
+}
+
+// holds reports whether the entry called name still holds token.
+func (h *Helper) holds(name, token string) bool {
+	e, err := h.Cache.Get(name)
+	return err == nil && e.AccessToken == token
 }

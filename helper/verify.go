@@ -139,6 +139,8 @@ func (v *Verifier) Verify(ctx context.Context, id Identity, token string) (Verif
 		if fresh, _, err := v.fetch(ctx, c, id.Server, set, true); err == nil {
 			out.Refreshed, out.Current, out.Stale, out.FetchErr, out.KeysFetchedAt = true, true, false, nil, fresh.FetchedAt
 			out.Result = jwks.Verify(token, fresh, Want(id, v.now()))
+		} else {
+			out.Stale, out.FetchErr = true, err // the kid may be new: not proof it is gone
 		}
 	}
 	return out, nil

@@ -444,7 +444,7 @@ func parseError(route string, resp *http.Response, raw []byte) *APIError {
 		} else {
 			e.Message = oneLine(string(env.Error))
 		}
-		e.Code = env.ErrorCode
+		e.Code = oneLine(env.ErrorCode) // shown in every error line, like the message
 	} else {
 		e.Message = describeBody(resp.Header.Get("Content-Type"), raw)
 	}

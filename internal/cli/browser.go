@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/authos/authos-credential-helper/internal/prompt"
@@ -68,17 +69,29 @@ func (a *app) offerBrowser(uri string, w io.Writer, open opener) bool {
 		in.Close()
 		return false
 	}
-	go openOnEnter(in, uri, w, open)
+	go openOnEnter(in, uri, w, open, withoutSecrets(os.Environ(), a.tokenVars()...))
 	return true
 }
 
-// openOnEnter waits for a line on in, then opens uri.
-func openOnEnter(in io.ReadCloser, uri string, w io.Writer, open opener) {
+// tokenVars are the variables the config says may hold a token (each
+// profile's token_env), besides AUTHOS_TOKEN.
+func (a *app) tokenVars() []string {
+	var out []string
+	for _, p := range a.cfg.Profiles {
+		if p.TokenEnv != "" {
+			out = append(out, p.TokenEnv)
+		}
+	}
+	return out
+}
+
+// openOnEnter waits for a line on in, then opens uri with environ.
+func openOnEnter(in io.ReadCloser, uri string, w io.Writer, open opener, environ []string) {
 	defer in.Close()
 	if _, err := bufio.NewReader(in).ReadString('\n'); err != nil {
 		return
 	}
-	if err := open(runtime.GOOS, uri, os.Environ()); err != nil {
+	if err := open(runtime.GOOS, uri, environ); err != nil {
 		fmt.Fprintf(w, "authos: could not open a browser (%s); open the address yourself\n", termsafe.Strip(err.Error()))
 	}
 }
@@ -116,11 +129,15 @@ func openBrowser(goos, uri string, environ []string) error {
 	return nil
 }
 
-// withoutSecrets drops the variables that carry secrets of ours.
-func withoutSecrets(environ []string) []string {
+// withoutSecrets drops the variables that carry secrets of ours: the file
+// keyring's passphrase, a CI token (AUTHOS_TOKEN), and the extra names
+// (profiles' token_env).
+func withoutSecrets(environ []string, extra ...string) []string {
+	drop := append([]string{"AUTHOS_CACHE_PASSPHRASE", "AUTHOS_TOKEN"}, extra...)
 	out := make([]string, 0, len(environ))
 	for _, kv := range environ {
-		if !strings.HasPrefix(kv, "AUTHOS_CACHE_PASSPHRASE=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(drop, name) {
 			out = append(out, kv)
 		}
 	}

@@ -72,6 +72,16 @@ func TestOpenBrowserPassesNoSecret(t *testing.T) {
 	}
 }
 
+// No variable that may hold a token reaches the opener (and so a browser).
+func TestWithoutSecrets(t *testing.T) {
+	in := []string{"PATH=/bin", "AUTHOS_CACHE_PASSPHRASE=pw", "AUTHOS_TOKEN=eyJ.a.b", "CI_GIT_TOKEN=eyJ.c.d", "AUTHOS_TOKENS=keep", "DISPLAY=:0"}
+	got := withoutSecrets(in, "CI_GIT_TOKEN")
+	want := []string{"PATH=/bin", "AUTHOS_TOKENS=keep", "DISPLAY=:0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("withoutSecrets = %q, want %q", got, want)
+	}
+}
+
 // hostileLinks must never reach an opener, nor make us touch the terminal.
 var hostileLinks = []string{
 	"file:///etc/passwd",
@@ -132,7 +142,7 @@ func TestDecorateOffersOnlyAcceptableLinks(t *testing.T) {
 // whatever its caller checked (defence in depth), and says why, safely.
 func TestOpenOnEnterAndOpenBrowserRefuse(t *testing.T) {
 	rec := &openRecorder{}
-	openOnEnter(io.NopCloser(strings.NewReader("\n")), "https://sso.example/activate", io.Discard, rec.open)
+	openOnEnter(io.NopCloser(strings.NewReader("\n")), "https://sso.example/activate", io.Discard, rec.open, nil)
 	if got := rec.opened(); len(got) != 1 || got[0] != "https://sso.example/activate" {
 		t.Fatalf("after Enter the opener got %q", got)
 	}
@@ -141,7 +151,7 @@ func TestOpenOnEnterAndOpenBrowserRefuse(t *testing.T) {
 			t.Errorf("openBrowser(%q) = %v, want a refusal", uri, err)
 		}
 		var out strings.Builder
-		openOnEnter(io.NopCloser(strings.NewReader("\n")), uri, &out, openBrowser)
+		openOnEnter(io.NopCloser(strings.NewReader("\n")), uri, &out, openBrowser, nil)
 		if !strings.Contains(out.String(), "could not open a browser (not opening the sign-in address: ") || strings.ContainsAny(out.String(), "\x1b\x07\u202e") {
 			t.Errorf("openOnEnter(%q) said %q", uri, out.String())
 		}

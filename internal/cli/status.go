@@ -200,7 +200,7 @@ func identityRow(e helper.EntryStatus) statusRow {
 			row.Check += "; deleted, the next use signs in again"
 		}
 	case e.VerifyErr != nil:
-		row.Check = "not checked: " + strings.Join(strings.Fields(e.VerifyErr.Error()), " ")
+		row.Check = "not checked: " + redact.String(strings.Join(strings.Fields(termsafe.Strip(e.VerifyErr.Error())), " "))
 	}
 	return row
 }
@@ -456,7 +456,7 @@ func (a *app) logout(ctx context.Context, name, label, caBundle string) error {
 		fmt.Fprintf(a.env.Stderr, "authos: logged out of %s (session ended at the server, local token deleted)\n", r.Identity)
 	case r.RevokeErr != nil:
 		fmt.Fprintf(a.env.Stderr, "authos: warning: could not end the session at the server (%s); the token stays valid there until %s\n",
-			redact.String(r.RevokeErr.Error()), r.ExpiresAt.Local().Format("2006-01-02 15:04"))
+			redact.String(termsafe.Strip(r.RevokeErr.Error())), r.ExpiresAt.Local().Format("2006-01-02 15:04"))
 		fallthrough
 	default:
 		fmt.Fprintf(a.env.Stderr, "authos: deleted the local token for %s\n", r.Identity)

@@ -14,6 +14,7 @@ import (
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/config"
+	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 	"github.com/authos/authos-credential-helper/internal/wiring"
 	"github.com/authos/authos-credential-helper/tokenplugin"
@@ -125,7 +126,7 @@ func (s *Service) Logout(ctx context.Context, in tokenplugin.Identity) (tokenplu
 	}
 	out := tokenplugin.LogoutResult{Identity: identityOut(id), Found: r.Found, Revoked: r.Revoked}
 	if r.RevokeErr != nil {
-		out.RevokeError = r.RevokeErr.Error()
+		out.RevokeError = redact.String(termsafe.Strip(r.RevokeErr.Error()))
 	}
 	return out, nil
 }

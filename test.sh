@@ -39,6 +39,16 @@ fi
 
 modules=(. e2e)
 for m in "${modules[@]}"; do (cd "$m" && go mod download); done
+# The release tools (GoReleaser, cyclonedx-gomod) build beside the tests:
+# on a fresh machine that is minutes of downloading and compiling, which the
+# end-to-end tests' waiting hides. The release check at the end waits for it.
+tools_log=$(mktemp)
+trap 'rm -f "$tools_log"' EXIT
+tools_pid=
+if [ "${RELEASE_CHECK:-1}" != 0 ]; then
+	.ci/release-check --tools >"$tools_log" 2>&1 &
+	tools_pid=$!
+fi
 for m in "${modules[@]}"; do
 	if ! (cd "$m" && go mod tidy -diff) >&2; then
 		echo "test.sh: $m/go.mod or $m/go.sum is not what go mod tidy makes (diff or error above); run: (cd $m && go mod tidy)" >&2
@@ -60,11 +70,16 @@ echo "test.sh: screenshots of the activation pages are in test-artifacts/"
 
 # Each decoder of client input, and setup's JSON and YAML editors, fuzzed
 # briefly beyond their seeds.
-for pkg in protocol internal/setup; do
+for pkg in protocol internal/setup internal/config internal/termsafe helper; do
 	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' $pkg/*_test.go | cut -c6-); do
 		go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-20000x}" ./$pkg/
 	done
 done
 go test -run='^$' -fuzz='^FuzzString$' -fuzztime="${FUZZTIME:-20000x}" ./internal/redact/
 # The release: goreleaser check, a linux/amd64 snapshot and its smoke test, cross-compiles for macOS and Windows (RELEASE_CHECK=0 skips it).
+if [ -n "$tools_pid" ] && ! wait "$tools_pid"; then
+	cat "$tools_log" >&2
+	echo "test.sh: building the release tools failed (above)" >&2
+	exit 1
+fi
 .ci/release-check

@@ -203,8 +203,10 @@ func (c *Credentials) matchGit(flags Selector, req protocol.GitRequest) (*Wired,
 	return w, m, ok && err == nil, err
 }
 
-// dockerHosts are the spellings a pattern serving host must contain.
-func dockerHosts(host string) []string {
+// DockerHosts are the spellings a pattern serving registry host must
+// contain (Docker Hub has several): the pre-filter's, and the hit path's
+// choice of profiles to decode.
+func DockerHosts(host string) []string {
 	if host == protocol.DockerHubHost {
 		return protocol.DockerHubAliases
 	}
@@ -217,7 +219,7 @@ func dockerHosts(host string) []string {
 func (c *Credentials) DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error) {
 	host := protocol.DockerRegistryHost(serverURL)
 	record := DockerRecordName(serverURL)
-	w, err := c.open(Selector{}, record, dockerHosts(host)...)
+	w, err := c.open(Selector{}, record, DockerHosts(host)...)
 	if err != nil {
 		return protocol.DockerCredentials{}, err
 	}

@@ -89,11 +89,7 @@ func (c *envCredentials) GitGet(ctx context.Context, flags helper.Selector, req 
 }
 
 func (c *envCredentials) DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error) {
-	hosts := []string{protocol.DockerRegistryHost(serverURL)}
-	if hosts[0] == protocol.DockerHubHost {
-		hosts = protocol.DockerHubAliases // as helper.Credentials' pre-filter
-	}
-	c.src.need = c.src.needFor(helper.Selector{}, hosts...)
+	c.src.need = c.src.needFor(helper.Selector{}, helper.DockerHosts(protocol.DockerRegistryHost(serverURL))...)
 	return c.Credentials.DockerGet(ctx, serverURL)
 }
 

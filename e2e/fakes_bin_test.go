@@ -29,7 +29,7 @@ func requireClient(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("%s is not on PATH (%v): this machine kind's image ships kubectl, docker, terraform and git (see ../shared/spec/test-peers.md)", name, err)
+		t.Fatalf("%s is not on PATH (%v): this machine kind's image ships kubectl, docker, terraform and git (see docs/test-peers.md)", name, err)
 	}
 	return p
 }

@@ -224,7 +224,8 @@ func FuzzDecodeTerraformArgs(f *testing.F) {
 			checkSafeError(t, err)
 			return
 		}
-		if v != verb || h == "" || h != strings.ToLower(h) {
+		// Hosts fold ASCII case only (the matching rule): no Unicode folding.
+		if v != verb || h == "" || h != LowerASCII(h) {
 			t.Fatalf("got %q %q from %q %q", v, h, verb, host)
 		}
 		// The normal form is a fixed point.

@@ -40,14 +40,23 @@ func replayStdin(b []byte) error {
 	if err != nil {
 		return replayThroughPipe(b)
 	}
-	f := os.NewFile(uintptr(fd), "stdin")
-	defer f.Close()
-	if _, err := f.Write(b); err != nil {
+	if _, err := unix.Write(fd, b); err != nil {
 		return err
 	}
-	if _, err := f.Seek(0, 0); err != nil {
+	if _, err := unix.Seek(fd, 0, 0); err != nil {
 		return err
 	}
+	return moveTo0(fd)
+}
+
+// moveTo0 makes fd the process's stdin, kept across exec. fd is 0 itself
+// when the client started us with stdin closed.
+func moveTo0(fd int) error {
+	if fd == 0 {
+		_, err := unix.FcntlInt(0, unix.F_SETFD, 0)
+		return err
+	}
+	defer unix.Close(fd)
 	return unix.Dup3(fd, 0, 0)
 }
 
@@ -61,12 +70,11 @@ func replayThroughPipe(b []byte) error {
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return err
 	}
-	defer unix.Close(p[0])
-	w := os.NewFile(uintptr(p[1]), "pipe")
-	_, err := w.Write(b)
-	w.Close()
+	_, err := unix.Write(p[1], b)
+	unix.Close(p[1])
 	if err != nil {
+		unix.Close(p[0])
 		return err
 	}
-	return unix.Dup3(p[0], 0, 0)
+	return moveTo0(p[0])
 }

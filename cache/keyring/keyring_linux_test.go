@@ -69,3 +69,87 @@ func TestKernelKeyPermIsTheLibrarys(t *testing.T) {
 		t.Fatalf("cache.KernelKeyPerm = %#x, the library's mask is %#x", cache.KernelKeyPerm, want)
 	}
 }
+
+// TestKernelCache: after the file backend gave the data key once, a new
+// process (a fresh Keyring) gets it from the kernel keyring without the
+// passphrase; with the cache off, or after Remove, the passphrase is needed.
+func TestKernelCache(t *testing.T) {
+	dir := t.TempDir()
+	opts := func(ttl time.Duration) Options {
+		return Options{Backend: "file", Item: "test-kc-" + filepath.Base(dir), FileDir: filepath.Join(dir, "ring"), KernelCache: ttl}
+	}
+	t.Setenv("AUTHOS_CACHE_PASSPHRASE", "pw")
+	k := New(opts(time.Minute))
+	t.Cleanup(func() { k.kernel().Drop() })
+	want := bytes.Repeat([]byte{9}, 32)
+	if err := k.Save(want); err != nil {
+		t.Fatal(err)
+	}
+	if !New(opts(time.Minute)).HasKernelCopy() {
+		t.Fatal("HasKernelCopy is false after a Save")
+	}
+	t.Setenv("AUTHOS_CACHE_PASSPHRASE", "")
+	if got, err := New(opts(time.Minute)).Load(); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("cached Load = %x, %v; want the key without a passphrase", got, err)
+	}
+	if err := New(opts(time.Minute)).Ready(); err != nil {
+		t.Fatalf("Ready with the key cached asked for a passphrase: %v", err)
+	}
+	if _, err := New(opts(0)).Load(); err == nil {
+		t.Fatal("with the cache off, Load worked without the passphrase")
+	}
+	k.kernel().Drop()
+	if New(opts(time.Minute)).HasKernelCopy() {
+		t.Fatal("HasKernelCopy is true after the copy was dropped")
+	}
+	if _, err := New(opts(time.Minute)).Load(); err == nil {
+		t.Fatal("after drop, Load worked without the passphrase")
+	}
+}
+
+// TestForgetKernel: the kernel copy goes always; the keyctl data key only
+// when asked to (nothing sealed under it is left).
+func TestForgetKernel(t *testing.T) {
+	dir := t.TempDir()
+	key := bytes.Repeat([]byte{5}, 32)
+
+	kc := New(Options{Backend: "keyctl", Item: "test-forget-" + filepath.Base(dir)})
+	t.Cleanup(func() { kc.Remove() })
+	if v, err := kc.Volatile(); !v || err != nil {
+		t.Fatalf("keyctl Volatile = %v, %v", v, err)
+	}
+	kc.Save(key)
+	if err := kc.ForgetKernel(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.Load(); err != nil {
+		t.Fatalf("ForgetKernel(false) removed the keyctl data key: %v", err)
+	}
+	if err := kc.ForgetKernel(true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.Load(); !errors.Is(err, cache.ErrMiss) {
+		t.Fatalf("after ForgetKernel(true): %v, want the key gone", err)
+	}
+
+	pw := "pw"
+	kf := New(Options{Backend: "file", Item: "test-forget-" + filepath.Base(dir), FileDir: filepath.Join(dir, "ring"),
+		KernelCache: time.Minute, Getenv: func(string) string { return pw }})
+	t.Cleanup(func() { kf.kernel().Drop() })
+	if v, err := kf.Volatile(); v || err != nil {
+		t.Fatalf("file Volatile = %v, %v", v, err)
+	}
+	kf.Save(key)
+	if kf.kernel().Get() == nil {
+		t.Fatal("no kernel copy to forget")
+	}
+	if err := kf.ForgetKernel(true); err != nil {
+		t.Fatal(err)
+	}
+	if kf.kernel().Get() != nil {
+		t.Fatal("the kernel copy survived ForgetKernel")
+	}
+	if got, err := kf.Load(); err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("the file backend's key must stay: %v", err)
+	}
+}

@@ -91,7 +91,7 @@ type DamagedKeyError = cache.DamagedKeyError
 // Keyring is a cache.KeyStore on the OS keyring, opened on first use.
 type Keyring struct {
 	opts Options
-	// kernel decides, before a backend is open, which backend is likely and
+	// kernelKeys decides, before a backend is open, which backend is likely and
 	// whether a kernel copy can exist: the same code as the front door's.
 	kernelKeys *cache.KernelKeys
 	// Tests replace how backends are listed and opened.

@@ -153,3 +153,32 @@ func TestForgetKernel(t *testing.T) {
 		t.Fatalf("the file backend's key must stay: %v", err)
 	}
 }
+
+// TestStoreOnKernelKeys: a Store reading through KernelKeys (the front
+// door) opens an entry the full helper sealed while the key is at hand,
+// and says ErrKeyNotAtHand, not a corrupt entry or a miss, when it is not:
+// then the full helper must be asked.
+func TestStoreOnKernelKeys(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{Backend: "file", Item: "test-front-" + filepath.Base(dir), FileDir: filepath.Join(dir, "ring"),
+		StateDir: dir, KernelCache: time.Minute, Getenv: func(string) string { return "pw" }}
+	full := &cache.Store{Dir: filepath.Join(dir, "tokens"), Keys: New(opts)}
+	t.Cleanup(func() { New(opts).kernel().Drop() })
+	if err := full.Put("id1", entry("tok-1")); err != nil {
+		t.Fatal(err)
+	}
+	front := func() *cache.Store {
+		return &cache.Store{Dir: full.Dir, Keys: &cache.KernelKeys{Backend: opts.Backend, StateDir: dir, Item: opts.Item, CopyTTL: opts.KernelCache}}
+	}
+	if e, err := front().Get("id1"); err != nil || e.AccessToken != "tok-1" {
+		t.Fatalf("front Get = %+v, %v; want the sealed entry", e, err)
+	}
+	if _, err := front().Get("nobody"); !errors.Is(err, cache.ErrMiss) {
+		t.Fatalf("front Get of a missing entry = %v, want ErrMiss", err)
+	}
+	New(opts).kernel().Drop()
+	_, err := front().Get("id1")
+	if !errors.Is(err, cache.ErrKeyNotAtHand) || errors.Is(err, cache.ErrMiss) || errors.Is(err, cache.ErrCorrupt) {
+		t.Fatalf("front Get without the copy = %v; want ErrKeyNotAtHand alone", err)
+	}
+}

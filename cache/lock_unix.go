@@ -57,10 +57,3 @@ func openLockFile(path string) (*os.File, error) {
 	}
 	return f, nil
 }
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}

@@ -40,5 +40,3 @@ func lock(path string, flags uint32) (func(), bool, error) {
 	}
 	return func() { f.Close() }, true, nil
 }
-
-func syncDir(string) {}

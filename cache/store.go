@@ -2,7 +2,7 @@
 //
 // Envelope encryption: each entry is a file of its own, sealed with
 // AES-256-GCM under one 32-byte data key, and only that data key lives in the
-// OS keyring (github.com/99designs/keyring). A hit is one small file read and
+// OS keyring (github.com/99designs/keyring, wrapped by cache/keyring). A hit is one small file read and
 // one keyring read; a miss (no file) touches no keyring at all; entries are
 // replaced atomically (write, fsync, rename) and never exceed keyring size
 // limits (Windows caps a secret at 2560 bytes).
@@ -14,9 +14,10 @@
 //
 // What an importer may rely on: Store's Get/Put/Delete/Names and sealed
 // records, Entry's fields (a new Schema reads as ErrCorrupt, never as
-// garbage), the KeyStore interface with NewKeyring on 99designs/keyring, and
-// FileLocker's cross-process lock, and the side files' Go API (Misses,
-// FlowBoard). The file layout on disk is not an API.
+// garbage), the KeyStore interface (cache/keyring's Keyring on
+// 99designs/keyring; KernelKeys, the read-only kernel keyring path that
+// links no keyring library), FileLocker's cross-process lock, and the side
+// files' Go API (Misses, FlowBoard). The file layout on disk is not an API.
 package cache
 
 import (
@@ -100,12 +101,28 @@ const staleTemp = time.Minute
 // minFree is the free space Ready asks for: an entry and its temp copy.
 const minFree = 64 << 10
 
-// KeyStore holds the data key. Load returns ErrMiss when there is none yet.
+// KeyStore holds the data key. Load returns ErrMiss when there is none yet
+// and a *DamagedKeyError when the item is there but not a key; Store reads
+// both as an unreadable entry and makes a new key on the next Put.
 type KeyStore interface {
 	Load() ([]byte, error)
 	Save(key []byte) error
 	Name() string
 }
+
+// DamagedKeyError is a data key item that exists but is not a key (a crash
+// while it was written, say). It counts as ErrMiss: the next Put makes a
+// new key in its place.
+type DamagedKeyError struct {
+	Where string // the item's file, or the item and backend
+	Why   string
+}
+
+func (e *DamagedKeyError) Error() string {
+	return fmt.Sprintf("the token cache's data key %s is damaged (%s)", e.Where, e.Why)
+}
+
+func (e *DamagedKeyError) Is(target error) bool { return target == ErrMiss }
 
 // Store is a directory of sealed entries.
 type Store struct {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/cache/keyring"
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/config"
@@ -266,7 +267,7 @@ func report(stderr io.Writer, err error) int {
 type app struct {
 	env   Env
 	cfg   *config.Config
-	keys  *cache.Keyring
+	keys  *keyring.Keyring
 	store *cache.Store
 	h     *helper.Helper
 	// verifier checks tokens against the servers' JWKS (status).

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/cache/keyring"
 )
 
 // notYetWired are definitions whose command another change adds to Main;
@@ -219,7 +219,7 @@ func TestVersionJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
-	backends := cache.CompiledBackends()
+	backends := keyring.CompiledBackends()
 	want := map[string]any{
 		"go_version": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH,
 		"keychain": slices.Contains(backends, "keychain"),

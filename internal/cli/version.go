@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/cache/keyring"
 	"github.com/authos/authos-credential-helper/internal/version"
 )
 
@@ -30,7 +30,7 @@ func runVersion(env Env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	backends := cache.CompiledBackends()
+	backends := keyring.CompiledBackends()
 	if !*asJSON {
 		note := ""
 		if runtime.GOOS == "darwin" && !slices.Contains(backends, "keychain") {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/cache/keyring"
 	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/config"
@@ -36,7 +37,7 @@ type Options struct {
 // Parts is one wired cache and helper.
 type Parts struct {
 	Config *config.Config
-	Keys   *cache.Keyring
+	Keys   *keyring.Keyring
 	Store  *cache.Store
 	Helper *helper.Helper
 	// Verifier checks cached tokens against the servers' JWKS, kept next
@@ -55,7 +56,7 @@ func Build(cfg *config.Config, o Options) *Parts {
 	if o.Warn != nil {
 		warn = func(msg string) { fmt.Fprintf(o.Warn, "authos: warning: %s\n", msg) }
 	}
-	keys := cache.NewKeyring(cache.KeyringOptions{
+	keys := keyring.New(keyring.Options{
 		Backend:     backend,
 		Item:        "cache-key-" + shortHash(o.Paths.Tokens),
 		StateDir:    o.Paths.State,

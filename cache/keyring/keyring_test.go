@@ -1,4 +1,4 @@
-package cache
+package keyring
 
 import (
 	"bytes"
@@ -11,21 +11,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/keyring"
+	ring "github.com/99designs/keyring"
+
+	"github.com/authos/authos-credential-helper/cache"
 )
 
 // TestKeyringBackends stores, reads and removes a data key in each backend
 // that needs no desktop: the kernel keyring (linux) and the file backend.
 func TestKeyringBackends(t *testing.T) {
-	for _, backend := range []string{"keyctl", "file"} {
+	var backends []string
+	for _, b := range []string{"keyctl", "file"} {
+		if slices.Contains(CompiledBackends(), b) {
+			backends = append(backends, b)
+		}
+	}
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			if !slices.Contains(CompiledBackends(), backend) {
-				t.Skipf("%s is not compiled in on this OS", backend)
-			}
 			t.Setenv("AUTHOS_CACHE_PASSPHRASE", "test passphrase")
 			dir := t.TempDir()
-			k := NewKeyring(KeyringOptions{Backend: backend, Item: "test-" + filepath.Base(dir), FileDir: filepath.Join(dir, "keyring")})
-			if _, err := k.Load(); !errors.Is(err, ErrMiss) {
+			k := New(Options{Backend: backend, Item: "test-" + filepath.Base(dir), FileDir: filepath.Join(dir, "keyring")})
+			if _, err := k.Load(); !errors.Is(err, cache.ErrMiss) {
 				t.Fatalf("Load on empty = %v", err)
 			}
 			want := bytes.Repeat([]byte{42}, 32)
@@ -37,14 +42,14 @@ func TestKeyringBackends(t *testing.T) {
 				t.Fatalf("Load = %x, %v", got, err)
 			}
 			// A fresh handle (as in a new process) sees it too.
-			k2 := NewKeyring(KeyringOptions{Backend: backend, Item: "test-" + filepath.Base(dir), FileDir: filepath.Join(dir, "keyring")})
+			k2 := New(Options{Backend: backend, Item: "test-" + filepath.Base(dir), FileDir: filepath.Join(dir, "keyring")})
 			if got, err := k2.Load(); err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("second handle Load = %x, %v", got, err)
 			}
 			if err := k.Remove(); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := k2.Load(); !errors.Is(err, ErrMiss) {
+			if _, err := k2.Load(); !errors.Is(err, cache.ErrMiss) {
 				t.Fatalf("after Remove: %v", err)
 			}
 		})
@@ -54,19 +59,19 @@ func TestKeyringBackends(t *testing.T) {
 func TestKeyringAutoRemembersChoice(t *testing.T) {
 	t.Setenv("AUTHOS_CACHE_PASSPHRASE", "")
 	dir := t.TempDir()
-	k := NewKeyring(KeyringOptions{Backend: "auto", Item: "test-auto-" + filepath.Base(dir), StateDir: dir})
+	k := New(Options{Backend: "auto", Item: "test-auto-" + filepath.Base(dir), StateDir: dir})
 	name, err := k.Backend()
 	if err != nil {
 		t.Fatalf("auto found no backend here: %v", err)
 	}
-	k2 := NewKeyring(KeyringOptions{Backend: "auto", Item: "test-auto-" + filepath.Base(dir), StateDir: dir})
+	k2 := New(Options{Backend: "auto", Item: "test-auto-" + filepath.Base(dir), StateDir: dir})
 	if n2, _ := k2.Backend(); n2 != name {
 		t.Fatalf("second open chose %q, first %q", n2, name)
 	}
 }
 
 func TestKeyringUnknownBackend(t *testing.T) {
-	_, err := NewKeyring(KeyringOptions{Backend: "plaintext"}).Backend()
+	_, err := New(Options{Backend: "plaintext"}).Backend()
 	if err == nil {
 		t.Fatal("accepted an unknown backend")
 	}
@@ -77,15 +82,15 @@ func TestKeyringUnknownBackend(t *testing.T) {
 // candidate is used; the choice is remembered.
 func TestAutoProbeIsBounded(t *testing.T) {
 	dir := t.TempDir()
-	k := NewKeyring(KeyringOptions{Backend: "auto", Item: "x", StateDir: dir, ProbeTimeout: 50 * time.Millisecond})
+	k := New(Options{Backend: "auto", Item: "x", StateDir: dir, ProbeTimeout: 50 * time.Millisecond})
 	hang := make(chan struct{})
 	defer close(hang)
 	k.candidates = func() []string { return []string{"secret-service", "file"} }
-	k.openFn = func(name string) (keyring.Keyring, error) {
+	k.openFn = func(name string) (ring.Keyring, error) {
 		if name == "secret-service" {
 			<-hang
 		}
-		return keyring.NewArrayKeyring(nil), nil
+		return ring.NewArrayKeyring(nil), nil
 	}
 	start := time.Now()
 	name, err := k.Backend()
@@ -101,61 +106,33 @@ func TestAutoProbeIsBounded(t *testing.T) {
 }
 
 func TestAutoWithNothingUsableNamesTheFix(t *testing.T) {
-	k := NewKeyring(KeyringOptions{Backend: "auto", Item: "x", StateDir: t.TempDir()})
+	k := New(Options{Backend: "auto", Item: "x", StateDir: t.TempDir()})
 	k.candidates = func() []string { return []string{"keyctl"} }
-	k.openFn = func(string) (keyring.Keyring, error) { return nil, errors.New("operation not permitted") }
+	k.openFn = func(string) (ring.Keyring, error) { return nil, errors.New("operation not permitted") }
 	_, err := k.Backend()
 	if err == nil || !strings.Contains(err.Error(), "fix:") || !strings.Contains(err.Error(), "never falls back to plaintext") || !strings.Contains(err.Error(), "operation not permitted") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
-// TestKernelCache: after the file backend gave the data key once, a new
-// process (a fresh Keyring) gets it from the kernel keyring without the
-// passphrase; with the cache off, or after Remove, the passphrase is needed.
-func TestKernelCache(t *testing.T) {
-	if !slices.Contains(CompiledBackends(), "keyctl") {
-		t.Skip("the kernel keyring is Linux only")
-	}
-	dir := t.TempDir()
-	opts := func(ttl time.Duration) KeyringOptions {
-		return KeyringOptions{Backend: "file", Item: "test-kc-" + filepath.Base(dir), FileDir: filepath.Join(dir, "ring"), KernelCache: ttl}
-	}
-	t.Setenv("AUTHOS_CACHE_PASSPHRASE", "pw")
-	k := NewKeyring(opts(time.Minute))
-	t.Cleanup(func() { k.kernel().drop() })
-	want := bytes.Repeat([]byte{9}, 32)
-	if err := k.Save(want); err != nil {
-		t.Fatal(err)
-	}
-	if !NewKeyring(opts(time.Minute)).HasKernelCopy() {
-		t.Fatal("HasKernelCopy is false after a Save")
-	}
-	t.Setenv("AUTHOS_CACHE_PASSPHRASE", "")
-	if got, err := NewKeyring(opts(time.Minute)).Load(); err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("cached Load = %x, %v; want the key without a passphrase", got, err)
-	}
-	if err := NewKeyring(opts(time.Minute)).Ready(); err != nil {
-		t.Fatalf("Ready with the key cached asked for a passphrase: %v", err)
-	}
-	if _, err := NewKeyring(opts(0)).Load(); err == nil {
-		t.Fatal("with the cache off, Load worked without the passphrase")
-	}
-	k.kernel().drop()
-	if NewKeyring(opts(time.Minute)).HasKernelCopy() {
-		t.Fatal("HasKernelCopy is true after the copy was dropped")
-	}
-	if _, err := NewKeyring(opts(time.Minute)).Load(); err == nil {
-		t.Fatal("after drop, Load worked without the passphrase")
-	}
+func entry(token string) cache.Entry {
+	return cache.Entry{Server: "https://sso.example", Org: "acme", Service: "cli", ClientID: "acme-cli",
+		AccessToken: token, TokenType: "Bearer", ExpiresAt: time.Unix(2000000000, 0).UTC(), ObtainedAt: time.Unix(1900000000, 0).UTC(), Email: "a@example"}
 }
 
 // fileRing is a file-backend Keyring in dir with passphrase pw, kernel
 // copy off (so every Load reads the file), warnings collected.
 func fileRing(t *testing.T, dir, pw string, warnings *[]string) *Keyring {
 	t.Helper()
-	return NewKeyring(KeyringOptions{
-		Backend: "file", Item: "cache-key-test", FileDir: filepath.Join(dir, "keyring"),
+	return fileRingAs(t, "file", dir, pw, warnings)
+}
+
+// fileRingAs is fileRing with the backend configured as backend ("auto"
+// remembering its choice in dir).
+func fileRingAs(t *testing.T, backend, dir, pw string, warnings *[]string) *Keyring {
+	t.Helper()
+	return New(Options{
+		Backend: backend, Item: "cache-key-test", FileDir: filepath.Join(dir, "keyring"), StateDir: dir,
 		Getenv: func(k string) string {
 			if k == "AUTHOS_CACHE_PASSPHRASE" {
 				return pw
@@ -185,7 +162,7 @@ func TestFileKeyDamagedIsReplaced(t *testing.T) {
 			dir := t.TempDir()
 			var warnings []string
 			k := fileRing(t, dir, "pw", &warnings)
-			s := &Store{Dir: filepath.Join(dir, "tokens"), Keys: k}
+			s := &cache.Store{Dir: filepath.Join(dir, "tokens"), Keys: k}
 			if err := s.Put("id1", entry("tok-1")); err != nil {
 				t.Fatal(err)
 			}
@@ -199,8 +176,8 @@ func TestFileKeyDamagedIsReplaced(t *testing.T) {
 			k = fileRing(t, dir, "pw", &warnings) // a new process
 			s.Keys = k
 			_, err = s.Get("id1")
-			if !errors.Is(err, ErrCorrupt) || !strings.Contains(Reason(err), "damaged") {
-				t.Fatalf("Get = %v, want ErrCorrupt for a damaged key", err)
+			if !errors.Is(err, cache.ErrCorrupt) || !strings.Contains(cache.Reason(err), "damaged") {
+				t.Fatalf("Get = %v, want cache.ErrCorrupt for a damaged key", err)
 			}
 			if err := s.Ready(); err != nil {
 				t.Fatalf("Ready = %v; a damaged key must not stop a sign-in", err)
@@ -226,7 +203,7 @@ func TestFileKeyDamagedIsReplaced(t *testing.T) {
 func TestFileKeyWrongPassphrase(t *testing.T) {
 	dir := t.TempDir()
 	var warnings []string
-	s := &Store{Dir: filepath.Join(dir, "tokens"), Keys: fileRing(t, dir, "right", &warnings)}
+	s := &cache.Store{Dir: filepath.Join(dir, "tokens"), Keys: fileRing(t, dir, "right", &warnings)}
 	if err := s.Put("id1", entry("tok-1")); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +211,7 @@ func TestFileKeyWrongPassphrase(t *testing.T) {
 	before, _ := os.ReadFile(path)
 	s.Keys = fileRing(t, dir, "wrong", &warnings)
 	want := "wrong passphrase for the file keyring at " + path
-	if _, err := s.Get("id1"); err == nil || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "KeyUnwrap") {
+	if _, err := s.Get("id1"); err == nil || errors.Is(err, cache.ErrCorrupt) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "KeyUnwrap") {
 		t.Fatalf("Get = %v, want %q", err, want)
 	}
 	if err := s.Ready(); err == nil || !strings.Contains(err.Error(), want) {
@@ -251,11 +228,11 @@ func TestFileKeyWrongPassphrase(t *testing.T) {
 // crashingRing is a keyring whose Set dies half way through writing, as
 // keyring v1.2.2's file backend does when killed (O_TRUNC, then write).
 type crashingRing struct {
-	keyring.Keyring
+	ring.Keyring
 	dir string
 }
 
-func (c crashingRing) Set(i keyring.Item) error {
+func (c crashingRing) Set(i ring.Item) error {
 	if err := c.Keyring.Set(i); err != nil {
 		return err
 	}
@@ -276,7 +253,7 @@ func TestFileKeySaveIsAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	k = fileRing(t, dir, "pw", &warnings)
-	k.openFn = func(name string) (keyring.Keyring, error) {
+	k.openFn = func(name string) (ring.Keyring, error) {
 		r, err := k.openOne(name)
 		return crashingRing{r, filepath.Join(dir, "keyring")}, err
 	}
@@ -297,64 +274,13 @@ func TestAutoProbeAcceptsDamagedFileKey(t *testing.T) {
 	ring := filepath.Join(dir, "keyring")
 	os.MkdirAll(ring, 0o700)
 	os.WriteFile(filepath.Join(ring, "cache-key-test"), nil, 0o600)
-	k := fileRing(t, dir, "pw", &warnings)
-	k.opts.Backend, k.opts.StateDir = "auto", dir
+	k := fileRingAs(t, "auto", dir, "pw", &warnings)
 	k.candidates = func() []string { return []string{"file"} }
 	if name, err := k.Backend(); err != nil || name != "file" {
 		t.Fatalf("Backend = %q, %v", name, err)
 	}
-	if _, err := k.Load(); !errors.Is(err, ErrMiss) {
-		t.Fatalf("Load = %v, want a damaged key (ErrMiss)", err)
-	}
-}
-
-// TestForgetKernel: the kernel copy goes always; the keyctl data key only
-// when asked to (nothing sealed under it is left).
-func TestForgetKernel(t *testing.T) {
-	if !slices.Contains(CompiledBackends(), "keyctl") {
-		t.Skip("the kernel keyring is Linux only")
-	}
-	dir := t.TempDir()
-	key := bytes.Repeat([]byte{5}, 32)
-
-	kc := NewKeyring(KeyringOptions{Backend: "keyctl", Item: "test-forget-" + filepath.Base(dir)})
-	t.Cleanup(func() { kc.Remove() })
-	if v, err := kc.Volatile(); !v || err != nil {
-		t.Fatalf("keyctl Volatile = %v, %v", v, err)
-	}
-	kc.Save(key)
-	if err := kc.ForgetKernel(false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kc.Load(); err != nil {
-		t.Fatalf("ForgetKernel(false) removed the keyctl data key: %v", err)
-	}
-	if err := kc.ForgetKernel(true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kc.Load(); !errors.Is(err, ErrMiss) {
-		t.Fatalf("after ForgetKernel(true): %v, want the key gone", err)
-	}
-
-	pw := "pw"
-	kf := NewKeyring(KeyringOptions{Backend: "file", Item: "test-forget-" + filepath.Base(dir), FileDir: filepath.Join(dir, "ring"),
-		KernelCache: time.Minute, Getenv: func(string) string { return pw }})
-	t.Cleanup(func() { kf.kernel().drop() })
-	if v, err := kf.Volatile(); v || err != nil {
-		t.Fatalf("file Volatile = %v, %v", v, err)
-	}
-	kf.Save(key)
-	if kf.kernel().get() == nil {
-		t.Fatal("no kernel copy to forget")
-	}
-	if err := kf.ForgetKernel(true); err != nil {
-		t.Fatal(err)
-	}
-	if kf.kernel().get() != nil {
-		t.Fatal("the kernel copy survived ForgetKernel")
-	}
-	if got, err := kf.Load(); err != nil || !bytes.Equal(got, key) {
-		t.Fatalf("the file backend's key must stay: %v", err)
+	if _, err := k.Load(); !errors.Is(err, cache.ErrMiss) {
+		t.Fatalf("Load = %v, want a damaged key (cache.ErrMiss)", err)
 	}
 }
 
@@ -381,13 +307,13 @@ func TestHitLooksForKernelCopyOnlyWhenOneCanExist(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			k := NewKeyring(KeyringOptions{Backend: tc.backend, Item: "item", StateDir: dir, KernelCache: time.Hour})
-			ring := keyring.NewArrayKeyring([]keyring.Item{{Key: "item", Data: []byte(base64.StdEncoding.EncodeToString(key))}})
+			k := New(Options{Backend: tc.backend, Item: "item", StateDir: dir, KernelCache: time.Hour})
+			arr := ring.NewArrayKeyring([]ring.Item{{Key: "item", Data: []byte(base64.StdEncoding.EncodeToString(key))}})
 			k.candidates = func() []string { return []string{"keyctl", "file"} }
-			k.openFn = func(string) (keyring.Keyring, error) { return ring, nil }
+			k.openFn = func(string) (ring.Keyring, error) { return arr, nil }
 			lookups := 0
-			k.kernelGet = func(c kernelCache) []byte {
-				if c.ttl > 0 {
+			k.kernelGet = func(c cache.KernelCopy) []byte {
+				if c.TTL > 0 {
 					lookups++
 				}
 				return nil

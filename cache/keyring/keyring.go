@@ -1,4 +1,10 @@
-package cache
+// Package keyring keeps the token cache's data key in the OS keyring through
+// github.com/99designs/keyring: a cache.KeyStore, opened on first use.
+//
+// It is apart from package cache so that a program reading entries with
+// cache.KernelKeys (the Linux front door) links no keyring library, D-Bus or
+// JOSE code at all.
+package keyring
 
 import (
 	"bytes"
@@ -14,10 +20,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/99designs/keyring"
+	ring "github.com/99designs/keyring"
 
+	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/internal/nobus"
-	"github.com/authos/authos-credential-helper/internal/rawfile"
 )
 
 func init() {
@@ -26,15 +32,12 @@ func init() {
 	nobus.Restore()
 }
 
-// ServiceName names the keyring item's service / collection folder.
-const ServiceName = "authos-credential-helper"
-
 // Backends this build can use on this OS, in the order auto mode tries them.
 // file needs a passphrase, so auto mode takes it only when
 // AUTHOS_CACHE_PASSPHRASE is set.
 func CompiledBackends() []string {
 	var out []string
-	for _, b := range []keyring.BackendType{keyring.KeychainBackend, keyring.WinCredBackend, keyring.SecretServiceBackend, keyring.KWalletBackend, keyring.KeyCtlBackend, keyring.PassBackend, keyring.FileBackend} {
+	for _, b := range []ring.BackendType{ring.KeychainBackend, ring.WinCredBackend, ring.SecretServiceBackend, ring.KWalletBackend, ring.KeyCtlBackend, ring.PassBackend, ring.FileBackend} {
 		if compiledIn(b) {
 			out = append(out, string(b))
 		}
@@ -42,22 +45,22 @@ func CompiledBackends() []string {
 	return out
 }
 
-func compiledIn(b keyring.BackendType) bool {
+func compiledIn(b ring.BackendType) bool {
 	switch b {
-	case keyring.KeychainBackend:
+	case ring.KeychainBackend:
 		return runtime.GOOS == "darwin" && cgoEnabled
-	case keyring.WinCredBackend:
+	case ring.WinCredBackend:
 		return runtime.GOOS == "windows"
-	case keyring.SecretServiceBackend, keyring.KWalletBackend, keyring.KeyCtlBackend:
+	case ring.SecretServiceBackend, ring.KWalletBackend, ring.KeyCtlBackend:
 		return runtime.GOOS == "linux"
-	case keyring.PassBackend:
+	case ring.PassBackend:
 		return runtime.GOOS != "windows"
 	}
 	return true
 }
 
-// KeyringOptions say where and how the data key is kept.
-type KeyringOptions struct {
+// Options say where and how the data key is kept.
+type Options struct {
 	// Backend is "auto" (or "") or one of CompiledBackends.
 	Backend string
 	// Item names the data key; derive it from the cache directory so that
@@ -81,33 +84,23 @@ type KeyringOptions struct {
 	Warn func(msg string)
 }
 
-// DamagedKeyError is a data key item that exists but is not a key (a crash
-// while it was written, say). It counts as ErrMiss: the next Put makes a
-// new key in its place.
-type DamagedKeyError struct {
-	Where string // the item's file, or the item and backend
-	Why   string
-}
+// DamagedKeyError is cache.DamagedKeyError, the KeyStore contract's damaged
+// item, which Store recognises.
+type DamagedKeyError = cache.DamagedKeyError
 
-func (e *DamagedKeyError) Error() string {
-	return fmt.Sprintf("the token cache's data key %s is damaged (%s)", e.Where, e.Why)
-}
-
-func (e *DamagedKeyError) Is(target error) bool { return target == ErrMiss }
-
-// Keyring is a KeyStore on the OS keyring, opened on first use.
+// Keyring is a cache.KeyStore on the OS keyring, opened on first use.
 type Keyring struct {
-	opts KeyringOptions
+	opts Options
+	// kernelKeys decides, before a backend is open, which backend is likely and
+	// whether a kernel copy can exist: the same code as the front door's.
+	kernelKeys *cache.KernelKeys
 	// Tests replace how backends are listed and opened.
 	candidates func() []string
-	openFn     func(name string) (keyring.Keyring, error)
-	kernelGet  func(kernelCache) []byte
-
-	memoOnce sync.Once
-	memo     string // auto mode's remembered choice, read once
+	openFn     func(name string) (ring.Keyring, error)
+	kernelGet  func(cache.KernelCopy) []byte
 
 	once    sync.Once
-	ring    keyring.Keyring
+	ring    ring.Keyring
 	backend string
 	err     error
 
@@ -117,11 +110,13 @@ type Keyring struct {
 	warnOnce sync.Once
 }
 
-// NewKeyring returns a KeyStore that opens its backend lazily, so commands
-// that find no cache entry never touch the keyring.
-func NewKeyring(opts KeyringOptions) *Keyring {
-	k := &Keyring{opts: opts}
-	k.candidates, k.openFn, k.kernelGet = k.autoCandidates, k.openOne, kernelCache.get
+// New returns a KeyStore that opens its backend lazily, so commands that
+// find no cache entry never touch the keyring.
+func New(opts Options) *Keyring {
+	k := &Keyring{opts: opts, kernelKeys: &cache.KernelKeys{
+		Backend: opts.Backend, StateDir: opts.StateDir, Item: opts.Item, CopyTTL: opts.KernelCache,
+	}}
+	k.candidates, k.openFn, k.kernelGet = k.autoCandidates, k.openOne, cache.KernelCopy.Get
 	return k
 }
 
@@ -140,19 +135,12 @@ func (k *Keyring) Backend() (string, error) {
 }
 
 // kernel is the short-lived copy of the data key in front of the backend
-// (pointless when the backend is the kernel keyring itself: then a hit
-// would look for a copy that is never made, one wasted keyctl call).
-func (k *Keyring) kernel() kernelCache {
-	ttl := k.opts.KernelCache
-	if k.likely() == string(keyring.KeyCtlBackend) {
-		ttl = 0
-	}
-	return kernelCache{desc: ServiceName + ":" + k.opts.Item, ttl: ttl}
-}
+// (off when the backend is the kernel keyring itself).
+func (k *Keyring) kernel() cache.KernelCopy { return k.kernelKeys.CopyFor(k.likely()) }
 
 // HasKernelCopy reports whether the kernel keyring holds the short-lived
 // copy of the data key now (for doctor; reading entries puts one there).
-func (k *Keyring) HasKernelCopy() bool { return k.kernel().get() != nil }
+func (k *Keyring) HasKernelCopy() bool { return k.kernel().Get() != nil }
 
 // likely is the backend in use, or auto mode's remembered choice before
 // the keyring is opened.
@@ -160,24 +148,8 @@ func (k *Keyring) likely() string {
 	if k.backend != "" {
 		return k.backend
 	}
-	want := strings.ToLower(strings.TrimSpace(k.opts.Backend))
-	if want != "" && want != "auto" {
-		return want
-	}
-	return k.remembered()
+	return k.kernelKeys.Likely()
 }
-
-// remembered is auto mode's remembered choice ("" when none), read once.
-func (k *Keyring) remembered() string {
-	k.memoOnce.Do(func() {
-		if b, err := rawfile.ReadFile(k.memoPath()); err == nil {
-			k.memo = strings.TrimSpace(string(b))
-		}
-	})
-	return k.memo
-}
-
-func (k *Keyring) memoPath() string { return filepath.Join(k.opts.StateDir, "backend") }
 
 // Load returns the data key: from the kernel cache when it holds it (no
 // backend is opened then), else from the backend.
@@ -189,10 +161,10 @@ func (k *Keyring) Load() ([]byte, error) {
 		return nil, err
 	}
 	it, err := k.ring.Get(k.opts.Item)
-	if errors.Is(err, keyring.ErrKeyNotFound) {
-		return nil, ErrMiss
+	if errors.Is(err, ring.ErrKeyNotFound) {
+		return nil, cache.ErrMiss
 	}
-	if err != nil && k.backend == string(keyring.FileBackend) {
+	if err != nil && k.backend == string(ring.FileBackend) {
 		if err = k.fileItemError(err); !errors.As(err, new(*passphraseError)) {
 			var dk *DamagedKeyError
 			if errors.As(err, &dk) {
@@ -210,15 +182,15 @@ func (k *Keyring) Load() ([]byte, error) {
 		k.warnDamaged(dk)
 		return nil, dk
 	}
-	if k.backend != string(keyring.KeyCtlBackend) {
-		k.kernel().put(key)
+	if k.backend != string(ring.KeyCtlBackend) {
+		k.kernel().Put(key)
 	}
 	return key, nil
 }
 
 // where names the data key item for messages.
 func (k *Keyring) where() string {
-	if k.backend == string(keyring.FileBackend) {
+	if k.backend == string(ring.FileBackend) {
 		return k.itemPath()
 	}
 	return fmt.Sprintf("%q in the %s keyring", k.opts.Item, k.backend)
@@ -302,25 +274,25 @@ func (k *Keyring) Save(key []byte) error {
 	if _, err := k.Backend(); err != nil {
 		return err
 	}
-	item := keyring.Item{
+	item := ring.Item{
 		Key:         k.opts.Item,
 		Data:        []byte(base64.StdEncoding.EncodeToString(key)),
 		Label:       "authos-credential-helper cache key",
 		Description: "encrypts the AuthOS token cache",
 	}
 	var err error
-	if k.backend == string(keyring.FileBackend) {
+	if k.backend == string(ring.FileBackend) {
 		err = k.saveFileAtomic(item)
 	} else {
 		err = k.ring.Set(item)
 	}
-	if err == nil && k.backend != string(keyring.KeyCtlBackend) {
-		k.kernel().put(key)
+	if err == nil && k.backend != string(ring.KeyCtlBackend) {
+		k.kernel().Put(key)
 	}
 	return err
 }
 
-func (k *Keyring) saveFileAtomic(item keyring.Item) error {
+func (k *Keyring) saveFileAtomic(item ring.Item) error {
 	final := k.itemPath()
 	item.Key += ".new"
 	tmp := final + ".new"
@@ -349,7 +321,7 @@ func (k *Keyring) saveFileAtomic(item keyring.Item) error {
 // (the kernel keyring backend).
 func (k *Keyring) Volatile() (bool, error) {
 	name, err := k.Backend()
-	return name == string(keyring.KeyCtlBackend), err
+	return name == string(ring.KeyCtlBackend), err
 }
 
 // ForgetKernel removes the helper's keys from the kernel keyring: the data
@@ -357,7 +329,7 @@ func (k *Keyring) Volatile() (bool, error) {
 // kernel keyring itself, the data key (call it only when nothing sealed
 // under it is left).
 func (k *Keyring) ForgetKernel(removeKey bool) error {
-	k.kernel().drop()
+	k.kernel().Drop()
 	if !removeKey {
 		return nil
 	}
@@ -371,12 +343,12 @@ func (k *Keyring) ForgetKernel(removeKey bool) error {
 // Remove deletes the data key and its kernel copy; every entry sealed
 // under it becomes unreadable.
 func (k *Keyring) Remove() error {
-	k.kernel().drop()
+	k.kernel().Drop()
 	if _, err := k.Backend(); err != nil {
 		return err
 	}
 	err := k.ring.Remove(k.opts.Item)
-	if errors.Is(err, keyring.ErrKeyNotFound) {
+	if errors.Is(err, ring.ErrKeyNotFound) {
 		return nil
 	}
 	return err
@@ -401,9 +373,8 @@ func (k *Keyring) open() {
 
 // openAuto uses the remembered backend if it still opens, else probes the
 // candidates in order, each bounded by ProbeTimeout, and remembers the winner.
-func (k *Keyring) openAuto() (keyring.Keyring, string, error) {
-	memo := k.memoPath()
-	if name := k.remembered(); name != "" {
+func (k *Keyring) openAuto() (ring.Keyring, string, error) {
+	if name := k.kernelKeys.Remembered(); name != "" {
 		if slices.Contains(k.candidates(), name) {
 			if r, err := k.openFn(name); err == nil {
 				return r, name, nil
@@ -417,9 +388,8 @@ func (k *Keyring) openAuto() (keyring.Keyring, string, error) {
 			tried = append(tried, name+": "+oneLine(err.Error()))
 			continue
 		}
-		if k.opts.StateDir != "" && ensureDir(k.opts.StateDir) == nil {
-			writeAtomic(memo, []byte(name+"\n"))
-		}
+		k.kernelKeys.Remember(name) // best effort: the next process probes again
+
 		return r, name, nil
 	}
 	detail := ""
@@ -430,15 +400,15 @@ func (k *Keyring) openAuto() (keyring.Keyring, string, error) {
 }
 
 func (k *Keyring) autoCandidates() []string {
-	registered := keyring.AvailableBackends()
+	registered := ring.AvailableBackends()
 	var out []string
-	for _, b := range []keyring.BackendType{keyring.KeychainBackend, keyring.WinCredBackend, keyring.SecretServiceBackend, keyring.KeyCtlBackend} {
+	for _, b := range []ring.BackendType{ring.KeychainBackend, ring.WinCredBackend, ring.SecretServiceBackend, ring.KeyCtlBackend} {
 		if slices.Contains(registered, b) {
 			out = append(out, string(b))
 		}
 	}
 	if k.getenv("AUTHOS_CACHE_PASSPHRASE") != "" {
-		out = append(out, string(keyring.FileBackend))
+		out = append(out, string(ring.FileBackend))
 	}
 	return out
 }
@@ -446,22 +416,22 @@ func (k *Keyring) autoCandidates() []string {
 // probe opens a backend and reads the data key (or finds it absent) within
 // the timeout: D-Bus activation and invisible unlock prompts can hang for
 // minutes, so a probe that does not answer in time counts as a failure.
-func (k *Keyring) probe(name string) (keyring.Keyring, error) {
+func (k *Keyring) probe(name string) (ring.Keyring, error) {
 	timeout := k.opts.ProbeTimeout
 	if timeout <= 0 {
 		timeout = time.Second
 	}
 	type result struct {
-		r   keyring.Keyring
+		r   ring.Keyring
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
 		r, err := k.openFn(name)
 		if err == nil {
-			if _, gerr := r.Get(k.opts.Item); gerr != nil && !errors.Is(gerr, keyring.ErrKeyNotFound) {
+			if _, gerr := r.Get(k.opts.Item); gerr != nil && !errors.Is(gerr, ring.ErrKeyNotFound) {
 				err = gerr
-				if name == string(keyring.FileBackend) {
+				if name == string(ring.FileBackend) {
 					// The backend works; Load reports the damaged item
 					// or the wrong passphrase.
 					err = nil
@@ -480,30 +450,30 @@ func (k *Keyring) probe(name string) (keyring.Keyring, error) {
 	}
 }
 
-func (k *Keyring) openOne(name string) (keyring.Keyring, error) {
-	cfg := keyring.Config{
-		AllowedBackends: []keyring.BackendType{keyring.BackendType(name)},
-		ServiceName:     ServiceName,
+func (k *Keyring) openOne(name string) (ring.Keyring, error) {
+	cfg := ring.Config{
+		AllowedBackends: []ring.BackendType{ring.BackendType(name)},
+		ServiceName:     cache.ServiceName,
 		// A new collection would need a GUI prompt to create; "login" exists.
 		LibSecretCollectionName: "login",
 		KeyCtlScope:             "user",
-		KeyCtlPerm:              keyctlPerm,
+		KeyCtlPerm:              cache.KernelKeyPerm,
 		FileDir:                 k.opts.FileDir,
 		FilePasswordFunc:        k.passphrase,
 		// Never keyring.TerminalPrompt: it prints on stdout.
 		KeychainPasswordFunc:     k.passphrase,
 		KeychainTrustApplication: true,
-		KWalletAppID:             ServiceName,
-		KWalletFolder:            ServiceName,
-		PassPrefix:               ServiceName,
-		WinCredPrefix:            ServiceName,
+		KWalletAppID:             cache.ServiceName,
+		KWalletFolder:            cache.ServiceName,
+		PassPrefix:               cache.ServiceName,
+		WinCredPrefix:            cache.ServiceName,
 	}
-	if name == string(keyring.FileBackend) && k.opts.FileDir != "" {
+	if name == string(ring.FileBackend) && k.opts.FileDir != "" {
 		if err := ensureDir(k.opts.FileDir); err != nil {
 			return nil, err
 		}
 	}
-	return keyring.Open(cfg)
+	return ring.Open(cfg)
 }
 
 // Ready opens the backend and, for the file backend, gets the passphrase
@@ -516,7 +486,7 @@ func (k *Keyring) Ready() error {
 	if err != nil {
 		return err
 	}
-	if name == string(keyring.FileBackend) {
+	if name == string(ring.FileBackend) {
 		_, err = k.passphrase(fmt.Sprintf("Passphrase for the token cache in %s", k.opts.FileDir))
 	}
 	return err
@@ -587,4 +557,28 @@ func noBackendFix(goos string, cgo bool) string {
 		return "set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE"
 	}
 	return "start a Secret Service such as gnome-keyring, or set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE"
+}
+
+// ensureDir makes dir (and parents) private to the user.
+func ensureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	// MkdirAll leaves an existing directory's mode alone; tighten it.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("securing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable (a no-op on Windows, where a
+// directory cannot be synced).
+func syncDir(dir string) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }

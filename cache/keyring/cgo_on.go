@@ -1,5 +1,5 @@
 //go:build cgo
 
-package cache
+package keyring
 
 const cgoEnabled = true

@@ -1,18 +1,21 @@
 // Package helper is the use case every front end shares: serve a cached
-// token, or take the identity's lock, check again, run the device flow,
-// store and hand back token and expiry (Helper.Token). Credentials answers
-// the client protocols' verbs (a decoded request in, what the encoder
-// needs out); Helper.Status reads the cache for status and the plugin.
-// It draws nothing: prompts go to a Prompter the front end supplies.
+// token, or take the identity's lock, check again, run a sign-in, store
+// and hand back token and expiry (Helper.Token). Credentials answers the
+// client protocols' verbs (a decoded request in, what the encoder needs
+// out); Helper.Status reads the cache for status and the plugin. It draws
+// nothing: prompts go to a Prompter the front end supplies.
 //
 // What an importer may rely on: Helper.Token, Credentials, Status and
-// SignOut with the Cache, Locker, Prompter and LoginFunc interfaces they are
-// built on, and Identity's key (the cache entry name) staying stable.
-// Revalidation (Helper.Check, Helper.Revalidate, CheckNow) is the one
-// network call a hit may make, once per interval; a token AuthOS's /api
-// cannot see needs a Check of its own. The
-// wire client and the config file are internal; the types of theirs this
-// API uses are named here (types.go).
+// SignOut with the Cache, Locker, Prompter, LoginFunc, RevokeFunc and
+// CheckFunc they are built on, and Identity's key (the cache entry name)
+// staying stable. This package makes no network call of its own and links
+// no HTTP or TLS: the calls to an AuthOS server are in helper/online and
+// come in through Helper's fields. Revalidation (Helper.Check every
+// Revalidate interval, CheckNow) is the one such call a hit may make.
+// With CacheOnly (Wired, Request) an answer needs the cache alone: whatever
+// needs more fails with ErrCacheOnly and does nothing. The wire types and
+// the config file are internal; the types of theirs this API uses are
+// named here (types.go).
 package helper
 
 import (
@@ -25,7 +28,7 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 	"github.com/authos/authos-credential-helper/internal/redact"
 )
 
@@ -255,7 +258,7 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	}
 	tok, err := h.Login(ctx, req.Identity, prompt)
 	if err == nil {
-		err = checkToken(req.Identity, tok, h.now())
+		err = CheckToken(req.Identity, tok, h.now())
 	}
 	if err != nil {
 		if ctx.Err() == nil {
@@ -311,6 +314,10 @@ func (h *Helper) lookupEntry(id Identity) (c Credential, e cache.Entry, ok bool,
 	}
 	return c, e, true, nil, nil
 }
+
+// CachedEntry reads the entry called name as the hit path does: one whose
+// token is not a well-formed JWT is corrupt (wraps cache.ErrCorrupt).
+func (h *Helper) CachedEntry(name string) (cache.Entry, error) { return h.get(name) }
 
 // get reads an entry; one whose token is not a well-formed JWT (written by
 // an older version, or tampered with) is corrupt: never served.
@@ -379,10 +386,10 @@ func checkShape(tok string) error {
 // expired token is blamed on a clock.
 const maxSkew = 60 * time.Second
 
-// checkToken is the one check every token from a login passes before it is
+// CheckToken is the one check every token from a login passes before it is
 // stored or handed out: a well-formed JWT with a JSON header and payload,
 // not already expired by our clock.
-func checkToken(id Identity, tok Token, now time.Time) error {
+func CheckToken(id Identity, tok Token, now time.Time) error {
 	bad := func(why string) error {
 		return fmt.Errorf("the sign-in to %s returned an unusable access token: %s; nothing was stored", id, why)
 	}
@@ -393,7 +400,7 @@ func checkToken(id Identity, tok Token, now time.Time) error {
 	if raw, err := base64.RawURLEncoding.DecodeString(head); err != nil || !json.Valid(raw) {
 		return bad("it is not a well-formed JWT (its header is not base64url JSON)")
 	}
-	claims, err := authos.ParseClaims(tok.AccessToken)
+	claims, err := wire.ParseClaims(tok.AccessToken)
 	if err != nil {
 		return bad("it is not a well-formed JWT (" + strings.TrimPrefix(err.Error(), "access token ") + ")")
 	}
@@ -454,7 +461,7 @@ func (h *Helper) entry(id Identity, tok Token) cache.Entry {
 	if tok.ExpiresIn > 0 {
 		e.ExpiresAt = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
 	}
-	if claims, err := authos.ParseClaims(tok.AccessToken); err == nil {
+	if claims, err := wire.ParseClaims(tok.AccessToken); err == nil {
 		e.Subject, e.Email = claims.Subject, claims.Email
 		if exp := claims.ExpiresAt(); !exp.IsZero() && (e.ExpiresAt.IsZero() || exp.Before(e.ExpiresAt)) {
 			e.ExpiresAt = exp

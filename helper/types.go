@@ -1,7 +1,7 @@
 package helper
 
 import (
-	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 	"github.com/authos/authos-credential-helper/internal/config"
 )
 
@@ -10,13 +10,13 @@ import (
 // that an importer can use them.
 type (
 	// Token is what a sign-in returns (LoginFunc).
-	Token = authos.Token
+	Token = wire.Token
 	// Event is the device flow's progress, shown by a Prompter.
-	Event = authos.Event
+	Event = wire.Event
 	// EventKind says what an Event reports.
-	EventKind = authos.EventKind
+	EventKind = wire.EventKind
 	// Clock is the device flow's time source (DeviceLogin).
-	Clock = authos.Clock
+	Clock = wire.Clock
 	// Config is config.toml, decoded.
 	Config = config.Config
 	// Profile is one [profiles.NAME] table.
@@ -25,8 +25,8 @@ type (
 
 // The kinds of Event.
 const (
-	EventPending  = authos.EventPending
-	EventMFA      = authos.EventMFA
-	EventSlowDown = authos.EventSlowDown
-	EventRetrying = authos.EventRetrying
+	EventPending  = wire.EventPending
+	EventMFA      = wire.EventMFA
+	EventSlowDown = wire.EventSlowDown
+	EventRetrying = wire.EventRetrying
 )

@@ -149,3 +149,29 @@ func IsLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// TokenProfile reads a JWT's JOSE typ and its aud, unverified.
+func TokenProfile(token string) (typ string, auds []string) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", nil
+	}
+	var hdr struct {
+		Typ string `json:"typ"`
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(parts[0]); err == nil {
+		_ = json.Unmarshal(b, &hdr)
+	}
+	var cl struct {
+		Aud json.RawMessage `json:"aud"`
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil && json.Unmarshal(b, &cl) == nil {
+		var one string
+		if json.Unmarshal(cl.Aud, &one) == nil {
+			auds = []string{one}
+		} else {
+			_ = json.Unmarshal(cl.Aud, &auds)
+		}
+	}
+	return hdr.Typ, auds
+}

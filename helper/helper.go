@@ -97,7 +97,16 @@ type Request struct {
 	NonInteractive bool
 	// Prompt shows the sign-in; nil shows nothing.
 	Prompt Prompter
+	// CacheOnly answers from the cache alone: a request that needs a
+	// sign-in, a revalidation or the lock fails with ErrCacheOnly instead,
+	// having done nothing.
+	CacheOnly bool
 }
+
+// ErrCacheOnly is a CacheOnly request that needs more than the cache (a
+// sign-in, a revalidation, a lock, a write): the caller hands it to
+// something that may do that.
+var ErrCacheOnly = errors.New("answering this needs more than the cache")
 
 // silent is the Prompter of a request that gave none.
 type silent struct{}
@@ -192,6 +201,9 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 			return c, err
 		}
 		if ok && h.checkDue(req.Identity, e) {
+			if req.CacheOnly {
+				return Credential{}, fmt.Errorf("%w: the token for %s is due for revalidation", ErrCacheOnly, req.Identity)
+			}
 			if s, _ := h.revalidate(ctx, req.Identity, e); s == SessionRevoked {
 				ok, revoked = false, true
 			}
@@ -200,6 +212,13 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 			return c, nil
 		}
 		unreadable = corrupt
+	}
+	if req.CacheOnly {
+		why := "no token for %s is served from the cache"
+		if req.Force {
+			why = "a new sign-in to %s was asked for"
+		}
+		return Credential{}, fmt.Errorf("%w: "+why, ErrCacheOnly, req.Identity)
 	}
 	if req.NonInteractive {
 		return Credential{}, &LoginRequiredError{Identity: req.Identity, Revoked: revoked}

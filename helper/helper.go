@@ -74,7 +74,7 @@ type Helper struct {
 	Now    func() time.Time
 	Margin time.Duration // 0 means DefaultMargin
 	// Check asks whether a cached token's session is still alive
-	// (revalidation); nil never asks. CheckSession asks AuthOS; tokens
+	// (revalidation); nil never asks. online.CheckSession asks AuthOS; tokens
 	// its /api cannot see (resource tokens) need another, local one.
 	Check CheckFunc
 	// Revalidate is how long a token is served after its last online

@@ -5,7 +5,7 @@ import (
 	"github.com/authos/authos-credential-helper/internal/config"
 )
 
-// The AuthOS wire client and the config file are internal packages; these
+// The AuthOS wire types and the config file are internal packages; these
 // are the parts of them this package's API hands in and out, named here so
 // that an importer can use them.
 type (
@@ -15,7 +15,7 @@ type (
 	Event = wire.Event
 	// EventKind says what an Event reports.
 	EventKind = wire.EventKind
-	// Clock is the device flow's time source (DeviceLogin).
+	// Clock is the device flow's time source (online.DeviceLogin).
 	Clock = wire.Clock
 	// Config is config.toml, decoded.
 	Config = config.Config

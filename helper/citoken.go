@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 
@@ -43,7 +43,7 @@ func readEnvToken(v, tok string) (EnvToken, error) {
 	if raw, err := base64.RawURLEncoding.DecodeString(head); err != nil || json.Unmarshal(raw, &hdr) != nil {
 		return EnvToken{}, bad("is not a well-formed JWT (its header is not base64url JSON)")
 	}
-	claims, err := authos.ParseClaims(tok)
+	claims, err := wire.ParseClaims(tok)
 	if err != nil {
 		return EnvToken{}, bad("is not a well-formed JWT (" + strings.TrimPrefix(err.Error(), "access token ") + ")")
 	}
@@ -54,7 +54,7 @@ func readEnvToken(v, tok string) (EnvToken, error) {
 	if raw, err := base64.RawURLEncoding.DecodeString(body); err == nil {
 		_ = json.Unmarshal(raw, &extra)
 	}
-	_, auds := tokenProfile(tok)
+	_, auds := wire.TokenProfile(tok)
 	e := EnvToken{Variable: v, Subject: claims.Subject, Email: claims.Email, Issuer: termsafe.Strip(extra.Iss),
 		Audience: auds, Type: termsafe.Strip(hdr.Typ), ExpiresAt: claims.ExpiresAt(), token: tok}
 	if e.ExpiresAt.IsZero() {
@@ -67,7 +67,7 @@ func readEnvToken(v, tok string) (EnvToken, error) {
 // id's audience as aud (a resource token for id's resource, the management
 // token otherwise).
 func (e EnvToken) For(id Identity) bool {
-	if e.Issuer == "" || authos.TrimBaseURL(e.Issuer) != id.Server || !slices.Contains(e.Audience, id.Audience()) {
+	if e.Issuer == "" || wire.TrimBaseURL(e.Issuer) != id.Server || !slices.Contains(e.Audience, id.Audience()) {
 		return false
 	}
 	return (e.Type == "at+jwt") == (id.Resource != "")

@@ -34,13 +34,28 @@ type Wired struct {
 	// Misses keeps the requests nobody could be asked to sign in for;
 	// nil keeps none.
 	Misses MissRecorder
+	// CacheOnly answers from the cache and the stored records alone: a
+	// verb that would sign in, revalidate, take a lock, record a miss or
+	// write anything fails with ErrCacheOnly instead, having done nothing.
+	CacheOnly bool
+}
+
+// cacheOnly is ErrCacheOnly for doing what, when w answers from the cache
+// alone; nil otherwise.
+func (w *Wired) cacheOnly(what string) error {
+	if !w.CacheOnly {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrCacheOnly, what)
 }
 
 // Credentials is the use case of the client front ends: each decodes its
 // client's request, makes one call here, and encodes what it returns.
 // Host-based calls (git, docker, Terraform) answer "not mine" without
 // parsing the config when its text mentions no spelling of the host and no
-// record for it is stored.
+// record for it is stored. With Wired.CacheOnly every verb answers from
+// the cache alone or fails with ErrCacheOnly having done nothing (the
+// Linux front door hands such a request to the full binary).
 type Credentials struct{ Source Source }
 
 // Source is what Credentials reads and wires from: the command line's
@@ -105,6 +120,9 @@ func (c *Credentials) openAll() (*Wired, error) {
 // token serves id's token to client, which asked about host, signing in
 // where someone can see the prompt and recording the miss where not.
 func (w *Wired) token(ctx context.Context, client, host string, id Identity, toTerminal bool) (Credential, error) {
+	if w.CacheOnly {
+		return w.Helper.Token(ctx, Request{Identity: id, CacheOnly: true}) // no prompt opened, no miss recorded
+	}
 	var p Prompter
 	watched, done := false, func() {}
 	if w.Prompter != nil {
@@ -167,6 +185,9 @@ func (c *Credentials) GitErase(flags Selector, req protocol.GitRequest) (Dropped
 	}
 	for _, s := range []string{req.Password, req.Credential} {
 		if s != "" && s == cred.Token {
+			if err := w.cacheOnly("dropping the rejected token for " + m.Identity.String()); err != nil {
+				return Dropped{}, err
+			}
 			if err := w.Helper.Evict(m.Identity); err != nil {
 				return Dropped{}, fmt.Errorf("dropping the rejected token for %s: %w", m.Identity, err)
 			}
@@ -258,6 +279,9 @@ func (c *Credentials) DockerStore(cr protocol.DockerCredentials) error {
 	if _, ok, _ := MatchHost(w.Config, Selector{}, c.Source.Getenv, "docker", protocol.DockerRegistryHost(cr.ServerURL), protocol.DockerRegistryHost); ok {
 		return nil
 	}
+	if err := w.cacheOnly("storing docker's credential"); err != nil {
+		return err
+	}
 	return w.Records.PutStatic(DockerRecordName(cr.ServerURL), cr)
 }
 
@@ -267,6 +291,9 @@ func (c *Credentials) DockerStore(cr protocol.DockerCredentials) error {
 func (c *Credentials) DockerErase(serverURL string) (Dropped, error) {
 	w, err := c.openAll()
 	if err != nil {
+		return Dropped{}, err
+	}
+	if err := w.cacheOnly("forgetting docker's credential"); err != nil {
 		return Dropped{}, err
 	}
 	if err := w.Records.Delete(DockerRecordName(serverURL)); err != nil {
@@ -336,6 +363,9 @@ func (c *Credentials) TerraformStore(host string, cr protocol.TerraformCredentia
 	if err != nil {
 		return err
 	}
+	if err := w.cacheOnly("storing Terraform's credential"); err != nil {
+		return err
+	}
 	return w.Records.PutStatic(TerraformRecordName(host), cr)
 }
 
@@ -345,6 +375,9 @@ func (c *Credentials) TerraformStore(host string, cr protocol.TerraformCredentia
 func (c *Credentials) TerraformForget(flags Selector, host string) (Dropped, error) {
 	w, err := c.openAll()
 	if err != nil {
+		return Dropped{}, err
+	}
+	if err := w.cacheOnly("forgetting Terraform's credential"); err != nil {
 		return Dropped{}, err
 	}
 	if err := w.Records.Delete(TerraformRecordName(host)); err != nil {

@@ -1,18 +1,21 @@
 // Package helper is the use case every front end shares: serve a cached
-// token, or take the identity's lock, check again, run the device flow,
-// store and hand back token and expiry (Helper.Token). Credentials answers
-// the client protocols' verbs (a decoded request in, what the encoder
-// needs out); Helper.Status reads the cache for status and the plugin.
-// It draws nothing: prompts go to a Prompter the front end supplies.
+// token, or take the identity's lock, check again, run a sign-in, store
+// and hand back token and expiry (Helper.Token). Credentials answers the
+// client protocols' verbs (a decoded request in, what the encoder needs
+// out); Helper.Status reads the cache for status and the plugin. It draws
+// nothing: prompts go to a Prompter the front end supplies.
 //
 // What an importer may rely on: Helper.Token, Credentials, Status and
-// SignOut with the Cache, Locker, Prompter and LoginFunc interfaces they are
-// built on, and Identity's key (the cache entry name) staying stable.
-// Revalidation (Helper.Check, Helper.Revalidate, CheckNow) is the one
-// network call a hit may make, once per interval; a token AuthOS's /api
-// cannot see needs a Check of its own. The
-// wire client and the config file are internal; the types of theirs this
-// API uses are named here (types.go).
+// SignOut with the Cache, Locker, Prompter, LoginFunc, RevokeFunc and
+// CheckFunc they are built on, and Identity's key (the cache entry name)
+// staying stable. This package makes no network call of its own and links
+// no HTTP or TLS: the calls to an AuthOS server are in helper/online and
+// come in through Helper's fields. Revalidation (Helper.Check every
+// Revalidate interval, CheckNow) is the one such call a hit may make.
+// With CacheOnly (Wired, Request) an answer needs the cache alone: whatever
+// needs more fails with ErrCacheOnly and does nothing. The wire types and
+// the config file are internal; the types of theirs this API uses are
+// named here (types.go).
 package helper
 
 import (
@@ -25,7 +28,7 @@ import (
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 	"github.com/authos/authos-credential-helper/internal/redact"
 )
 
@@ -71,7 +74,7 @@ type Helper struct {
 	Now    func() time.Time
 	Margin time.Duration // 0 means DefaultMargin
 	// Check asks whether a cached token's session is still alive
-	// (revalidation); nil never asks. CheckSession asks AuthOS; tokens
+	// (revalidation); nil never asks. online.CheckSession asks AuthOS; tokens
 	// its /api cannot see (resource tokens) need another, local one.
 	Check CheckFunc
 	// Revalidate is how long a token is served after its last online
@@ -94,7 +97,16 @@ type Request struct {
 	NonInteractive bool
 	// Prompt shows the sign-in; nil shows nothing.
 	Prompt Prompter
+	// CacheOnly answers from the cache alone: a request that needs a
+	// sign-in, a revalidation or the lock fails with ErrCacheOnly instead,
+	// having done nothing.
+	CacheOnly bool
 }
+
+// ErrCacheOnly is a CacheOnly request that needs more than the cache (a
+// sign-in, a revalidation, a lock, a write): the caller hands it to
+// something that may do that.
+var ErrCacheOnly = errors.New("answering this needs more than the cache")
 
 // silent is the Prompter of a request that gave none.
 type silent struct{}
@@ -189,6 +201,9 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 			return c, err
 		}
 		if ok && h.checkDue(req.Identity, e) {
+			if req.CacheOnly {
+				return Credential{}, fmt.Errorf("%w: the token for %s is due for revalidation", ErrCacheOnly, req.Identity)
+			}
 			if s, _ := h.revalidate(ctx, req.Identity, e); s == SessionRevoked {
 				ok, revoked = false, true
 			}
@@ -197,6 +212,13 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 			return c, nil
 		}
 		unreadable = corrupt
+	}
+	if req.CacheOnly {
+		why := "no token for %s is served from the cache"
+		if req.Force {
+			why = "a new sign-in to %s was asked for"
+		}
+		return Credential{}, fmt.Errorf("%w: "+why, ErrCacheOnly, req.Identity)
 	}
 	if req.NonInteractive {
 		return Credential{}, &LoginRequiredError{Identity: req.Identity, Revoked: revoked}
@@ -255,7 +277,7 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	}
 	tok, err := h.Login(ctx, req.Identity, prompt)
 	if err == nil {
-		err = checkToken(req.Identity, tok, h.now())
+		err = CheckToken(req.Identity, tok, h.now())
 	}
 	if err != nil {
 		if ctx.Err() == nil {
@@ -311,6 +333,10 @@ func (h *Helper) lookupEntry(id Identity) (c Credential, e cache.Entry, ok bool,
 	}
 	return c, e, true, nil, nil
 }
+
+// CachedEntry reads the entry called name as the hit path does: one whose
+// token is not a well-formed JWT is corrupt (wraps cache.ErrCorrupt).
+func (h *Helper) CachedEntry(name string) (cache.Entry, error) { return h.get(name) }
 
 // get reads an entry; one whose token is not a well-formed JWT (written by
 // an older version, or tampered with) is corrupt: never served.
@@ -379,10 +405,10 @@ func checkShape(tok string) error {
 // expired token is blamed on a clock.
 const maxSkew = 60 * time.Second
 
-// checkToken is the one check every token from a login passes before it is
+// CheckToken is the one check every token from a login passes before it is
 // stored or handed out: a well-formed JWT with a JSON header and payload,
 // not already expired by our clock.
-func checkToken(id Identity, tok Token, now time.Time) error {
+func CheckToken(id Identity, tok Token, now time.Time) error {
 	bad := func(why string) error {
 		return fmt.Errorf("the sign-in to %s returned an unusable access token: %s; nothing was stored", id, why)
 	}
@@ -393,7 +419,7 @@ func checkToken(id Identity, tok Token, now time.Time) error {
 	if raw, err := base64.RawURLEncoding.DecodeString(head); err != nil || !json.Valid(raw) {
 		return bad("it is not a well-formed JWT (its header is not base64url JSON)")
 	}
-	claims, err := authos.ParseClaims(tok.AccessToken)
+	claims, err := wire.ParseClaims(tok.AccessToken)
 	if err != nil {
 		return bad("it is not a well-formed JWT (" + strings.TrimPrefix(err.Error(), "access token ") + ")")
 	}
@@ -454,7 +480,7 @@ func (h *Helper) entry(id Identity, tok Token) cache.Entry {
 	if tok.ExpiresIn > 0 {
 		e.ExpiresAt = now.Add(time.Duration(tok.ExpiresIn) * time.Second)
 	}
-	if claims, err := authos.ParseClaims(tok.AccessToken); err == nil {
+	if claims, err := wire.ParseClaims(tok.AccessToken); err == nil {
 		e.Subject, e.Email = claims.Subject, claims.Email
 		if exp := claims.ExpiresAt(); !exp.IsZero() && (e.ExpiresAt.IsZero() || exp.Before(e.ExpiresAt)) {
 			e.ExpiresAt = exp

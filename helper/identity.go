@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 )
 
 // Identity is who a token is for: one AuthOS server, org, service and
@@ -147,7 +147,7 @@ func Resolve(cfg *Config, flags, env Selector) (Identity, error) {
 	if len(missing) > 0 {
 		return Identity{}, fmt.Errorf("identity from %s lacks %s", source, strings.Join(missing, ", "))
 	}
-	base, err := authos.CheckBaseURL(id.Server)
+	base, err := wire.CheckBaseURL(id.Server)
 	if err != nil {
 		return Identity{}, err
 	}
@@ -158,6 +158,6 @@ func Resolve(cfg *Config, flags, env Selector) (Identity, error) {
 // FromProfile is the identity a profile describes, its server URL trimmed
 // as Resolve trims it, so both name the same cache entry.
 func FromProfile(name string, p Profile) Identity {
-	return Identity{Profile: name, Server: authos.TrimBaseURL(p.Server), Org: p.Org, Service: p.Service, ClientID: p.ClientID, CABundle: p.CABundle,
+	return Identity{Profile: name, Server: wire.TrimBaseURL(p.Server), Org: p.Org, Service: p.Service, ClientID: p.ClientID, CABundle: p.CABundle,
 		Resource: p.Resource, TokenEnv: p.TokenEnv}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
@@ -116,11 +116,11 @@ func shorten(s string) string {
 // anything a terminal would act on; "" for events not worth a line.
 func EventText(ev Event) string {
 	switch ev.Kind {
-	case authos.EventMFA:
+	case wire.EventMFA:
 		return "approved; now finish the MFA step in your browser"
-	case authos.EventSlowDown:
+	case wire.EventSlowDown:
 		return fmt.Sprintf("the server asked to slow down; checking every %s", ev.Interval)
-	case authos.EventRetrying:
+	case wire.EventRetrying:
 		return fmt.Sprintf("server trouble (%s); retrying in %s", redact.String(termsafe.Strip(ev.Err.Error())), ev.Interval)
 	}
 	return ""

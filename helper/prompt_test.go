@@ -1,17 +1,9 @@
 package helper
 
 import (
-	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 
@@ -100,56 +92,6 @@ func TestCheckUserCode(t *testing.T) {
 		}
 		if err != nil {
 			terminalSafe(t, "CheckUserCode's message", err.Error())
-		}
-	}
-}
-
-// codeRecorder keeps the codes a prompt was asked to show.
-type codeRecorder struct{ shown []string }
-
-func (r *codeRecorder) ShowCode(_ Identity, uri, code string, _ time.Time) {
-	r.shown = append(r.shown, uri+" "+code)
-}
-func (r *codeRecorder) Event(authos.Event) {}
-func (r *codeRecorder) Waiting(Identity)   {}
-func (r *codeRecorder) Finish(error)       {}
-
-// A user code nobody could type stops the sign-in before anything is shown
-// or polled; an unusual printable one goes on.
-func TestDeviceLoginRefusesUntypeableUserCode(t *testing.T) {
-	for _, tt := range []struct {
-		code   string
-		refuse bool
-	}{
-		{"ABCD-\x1b]52;c;aGk=\x07", true},
-		{"ABCD\u202e-EFGH", true},
-		{strings.Repeat("A", 40), true},
-		{"abcd-1234", false},
-	} {
-		var polls atomic.Int32
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			if r.URL.Path == "/auth/token" {
-				polls.Add(1)
-				w.WriteHeader(http.StatusBadRequest)
-				io.WriteString(w, `{"error":"Invalid device code","error_code":"BAD_REQUEST","timestamp":"2026-11-26T00:00:00Z"}`)
-				return
-			}
-			json.NewEncoder(w).Encode(map[string]any{"device_code": "d", "user_code": tt.code,
-				"verification_uri": "https://sso.example/activate", "expires_in": 900, "interval": 1})
-		}))
-		rec := &codeRecorder{}
-		_, err := DeviceLogin("test", authos.RealClock{})(context.Background(), Identity{Server: srv.URL, Org: "acme", Service: "cli", ClientID: "acme-cli"}, rec)
-		srv.Close()
-		if err == nil {
-			t.Fatalf("%q: the sign-in succeeded", tt.code)
-		}
-		refused := strings.Contains(err.Error(), "cannot be shown and typed safely")
-		if refused != tt.refuse || (len(rec.shown) == 0) != tt.refuse || (polls.Load() == 0) != tt.refuse {
-			t.Errorf("%q: refused=%v (%v), shown %q, %d polls; want refused=%v", tt.code, refused, err, rec.shown, polls.Load(), tt.refuse)
-		}
-		if refused {
-			terminalSafe(t, "the refusal", err.Error())
 		}
 	}
 }

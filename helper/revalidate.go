@@ -2,13 +2,10 @@ package helper
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/internal/authos"
 )
 
 // CheckFunc asks whether the session accessToken belongs to is still
@@ -18,25 +15,6 @@ type CheckFunc func(ctx context.Context, id Identity, accessToken string) (alive
 // CheckTimeout bounds one revalidation: an offline laptop pays at most this
 // once per interval.
 const CheckTimeout = 2 * time.Second
-
-// CheckSession asks AuthOS at GET {server}/api/user; 401 means the session
-// is gone. Only for tokens AuthOS's own /api accepts: a resource token
-// needs a Check of its own (a local verification).
-func CheckSession(userAgent string) CheckFunc {
-	return func(ctx context.Context, id Identity, accessToken string) (bool, error) {
-		c, err := authos.NewClient(id.Server, id.CABundle, userAgent)
-		if err != nil {
-			return false, err
-		}
-		c.Timeout = CheckTimeout
-		_, err = c.User(ctx, accessToken)
-		var apiErr *authos.APIError
-		if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
-			return false, nil
-		}
-		return err == nil, err
-	}
-}
 
 // Session is what a revalidation found.
 type Session int

@@ -3,8 +3,6 @@ package helper
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -165,29 +163,5 @@ func TestCheckNow(t *testing.T) {
 	h := &Helper{Cache: newMemCache(), Check: func(context.Context, Identity, string) (bool, error) { t.Fatal("checked a miss"); return false, nil }}
 	if s, err := h.CheckNow(context.Background(), id); s != SessionUnchecked || err != nil {
 		t.Fatalf("miss: %v, %v", s, err)
-	}
-}
-
-func TestCheckSession(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Header.Get("Authorization") {
-		case "Bearer alive":
-			w.Write([]byte(`{"id":"u","email":"","org":"acme","service":"cli"}`))
-		case "Bearer broken":
-			w.WriteHeader(http.StatusBadGateway)
-		default:
-			w.WriteHeader(http.StatusUnauthorized)
-		}
-	}))
-	defer srv.Close()
-	check := CheckSession("test")
-	sid := Identity{Server: srv.URL}
-	for tok, want := range map[string]struct {
-		alive, err bool
-	}{"alive": {true, false}, "dead": {false, false}, "broken": {false, true}} {
-		alive, err := check(context.Background(), sid, tok)
-		if alive != want.alive || (err != nil) != want.err {
-			t.Errorf("%s: alive = %v, err = %v", tok, alive, err)
-		}
 	}
 }

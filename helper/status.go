@@ -1,14 +1,13 @@
 package helper
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"slices"
 	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
-	"github.com/authos/authos-credential-helper/internal/authos/jwks"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 	"github.com/authos/authos-credential-helper/protocol"
 )
 
@@ -25,13 +24,6 @@ type EntryStatus struct {
 	ObtainedAt, ExpiresAt, ServedUntil time.Time
 	// Valid: served now.
 	Valid bool
-	// Verification is the local check against the server's JWKS
-	// (VerifyStatus); nil when not checked. VerifyErr says why it could
-	// not be (no JWKS known). Evicted: the token's key is gone from the
-	// JWKS, so it was deleted and the next call signs in again.
-	Verification *Verification
-	VerifyErr    error
-	Evicted      bool
 	// Unreadable says why the entry cannot be read (wraps cache.ErrCorrupt);
 	// then only Name and Profile are set.
 	Unreadable error
@@ -138,7 +130,7 @@ func (h *Helper) orphanResource(name string) string {
 	if err != nil {
 		return ""
 	}
-	if typ, auds := tokenProfile(e.AccessToken); typ == "at+jwt" && len(auds) == 1 {
+	if typ, auds := wire.TokenProfile(e.AccessToken); typ == "at+jwt" && len(auds) == 1 {
 		return auds[0]
 	}
 	return ""
@@ -186,37 +178,6 @@ func (h *Helper) envStatus(cfg *Config) []EnvTokenStatus {
 	return out
 }
 
-// VerifyStatus checks each readable cached token against its server's JWKS
-// (fetched when stale, once more for an unknown kid), and evicts a token
-// whose key the server, asked just now, no longer publishes: it refuses
-// the token, and the next call signs in again. Offline, with only a kept
-// copy to go by, nothing is evicted.
-func (h *Helper) VerifyStatus(ctx context.Context, rep *StatusReport, v *Verifier) {
-	for i := range rep.Identities {
-		st := &rep.Identities[i]
-		if st.Unreadable != nil {
-			continue
-		}
-		e, err := h.get(st.Name)
-		if err != nil {
-			continue
-		}
-		r, err := v.Verify(ctx, st.Identity, e.AccessToken)
-		if err != nil {
-			st.VerifyErr = err
-			continue
-		}
-		st.Verification = &r
-		// Delete only the token checked: another process may have stored a
-		// new one while the server was asked.
-		if r.Result.Kind == jwks.UnknownKey && r.Current && h.holds(st.Name, e.AccessToken) {
-			if h.Cache.Delete(st.Name) == nil {
-				st.Evicted, st.Valid = true, false
-			}
-		}
-	}
-}
-
 // storedStatus lists the stored credentials. One that cannot be read is
 // kept (no sign-in can bring it back) until `logout --unreadable` or
 // `logout --all` removes it.
@@ -249,10 +210,4 @@ func storedStatus(r Records) ([]StoredStatus, error) {
 		}
 	}
 	return rows, nil
-}
-
-// holds reports whether the entry called name still holds token.
-func (h *Helper) holds(name, token string) bool {
-	e, err := h.Cache.Get(name)
-	return err == nil && e.AccessToken == token
 }

@@ -1,22 +1,22 @@
 package helper
 
 import (
-	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 	"github.com/authos/authos-credential-helper/internal/config"
 )
 
-// The AuthOS wire client and the config file are internal packages; these
+// The AuthOS wire types and the config file are internal packages; these
 // are the parts of them this package's API hands in and out, named here so
 // that an importer can use them.
 type (
 	// Token is what a sign-in returns (LoginFunc).
-	Token = authos.Token
+	Token = wire.Token
 	// Event is the device flow's progress, shown by a Prompter.
-	Event = authos.Event
+	Event = wire.Event
 	// EventKind says what an Event reports.
-	EventKind = authos.EventKind
-	// Clock is the device flow's time source (DeviceLogin).
-	Clock = authos.Clock
+	EventKind = wire.EventKind
+	// Clock is the device flow's time source (online.DeviceLogin).
+	Clock = wire.Clock
 	// Config is config.toml, decoded.
 	Config = config.Config
 	// Profile is one [profiles.NAME] table.
@@ -25,8 +25,8 @@ type (
 
 // The kinds of Event.
 const (
-	EventPending  = authos.EventPending
-	EventMFA      = authos.EventMFA
-	EventSlowDown = authos.EventSlowDown
-	EventRetrying = authos.EventRetrying
+	EventPending  = wire.EventPending
+	EventMFA      = wire.EventMFA
+	EventSlowDown = wire.EventSlowDown
+	EventRetrying = wire.EventRetrying
 )

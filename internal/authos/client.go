@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,16 +36,6 @@ type DeviceCode struct {
 	VerificationURI string `json:"verification_uri"`
 	ExpiresIn       int    `json:"expires_in"`
 	Interval        int    `json:"interval"`
-}
-
-// Token is the answer of POST /auth/token. AuthOS returns no refresh token.
-type Token struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-	// ServerDate is the answer's Date header (zero when absent or
-	// unparsable), for telling clock skew from a token already expired.
-	ServerDate time.Time `json:"-"`
 }
 
 // Client calls one AuthOS server. Every request goes through do, which
@@ -132,42 +121,6 @@ func NewClient(baseURL, caBundle, userAgent string) (*Client, error) {
 	}
 	hc := &http.Client{Transport: tr, CheckRedirect: CheckRedirect}
 	return &Client{BaseURL: base, HTTP: hc, UserAgent: userAgent, CABundle: caBundle}, nil
-}
-
-// CheckBaseURL trims a trailing "/" and refuses anything but https, or plain
-// http on a loopback address.
-func CheckBaseURL(raw string) (string, error) {
-	base := TrimBaseURL(raw)
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("server URL %q is not an absolute URL", raw)
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !IsLoopback(u.Hostname()) {
-			return "", fmt.Errorf("server URL %q uses plain http; only https is allowed except on loopback (127.0.0.1, ::1, localhost)", raw)
-		}
-	default:
-		return "", fmt.Errorf("server URL %q must start with https://", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("server URL %q must not have a query or fragment", raw)
-	}
-	return base, nil
-}
-
-// TrimBaseURL is the one normal form of a server URL: no surrounding space,
-// no trailing slash. CheckBaseURL returns it for a valid URL.
-func TrimBaseURL(raw string) string { return strings.TrimRight(strings.TrimSpace(raw), "/") }
-
-// IsLoopback reports whether host names this machine's loopback interface.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // APIError is any non-200 answer. Message holds the envelope's "error" or a

@@ -1,55 +1,34 @@
 package authos
 
-import (
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"strings"
-	"time"
+import "github.com/authos/authos-credential-helper/internal/authos/wire"
 
-	"github.com/authos/authos-credential-helper/internal/termsafe"
+// The network-free parts of the API live in package wire (so that the
+// cache-only path links no HTTP); these names keep this package's callers
+// as they were.
+type (
+	Token     = wire.Token
+	Clock     = wire.Clock
+	RealClock = wire.RealClock
+	EventKind = wire.EventKind
+	Event     = wire.Event
+	Claims    = wire.Claims
 )
 
-// Claims are the parts of an AuthOS access token the helper reads. The
-// signature is not checked: the helper only needs expiry and display fields,
-// and servers it sends the token to do their own verification.
-type Claims struct {
-	Subject         string `json:"sub"`
-	Email           string `json:"email"`
-	Org             string `json:"org"`
-	Service         string `json:"service"`
-	IsPlatformOwner bool   `json:"is_platform_owner"`
-	Expiry          int64  `json:"exp"`
-	IssuedAt        int64  `json:"iat"`
-}
+const (
+	EventPending  = wire.EventPending
+	EventMFA      = wire.EventMFA
+	EventSlowDown = wire.EventSlowDown
+	EventRetrying = wire.EventRetrying
+)
 
-// ExpiresAt is the exp claim as a time, zero if absent.
-func (c Claims) ExpiresAt() time.Time {
-	if c.Expiry <= 0 {
-		return time.Time{}
-	}
-	return time.Unix(c.Expiry, 0)
-}
+// ParseClaims decodes a JWT's payload without verifying it (wire.ParseClaims).
+func ParseClaims(token string) (Claims, error) { return wire.ParseClaims(token) }
 
-// ParseClaims decodes a JWT's payload without verifying it; its text fields
-// come back free of control and bidi characters.
-func ParseClaims(token string) (Claims, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return Claims{}, errors.New("access token is not a JWT")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return Claims{}, errors.New("access token payload is not base64url")
-	}
-	var c Claims
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return Claims{}, errors.New("access token payload is not JSON")
-	}
-	// The display fields reach terminals (login's "signed in as", status):
-	// what the server put in them must not act on one.
-	for _, f := range []*string{&c.Subject, &c.Email, &c.Org, &c.Service} {
-		*f = termsafe.Strip(*f)
-	}
-	return c, nil
-}
+// CheckBaseURL is wire.CheckBaseURL.
+func CheckBaseURL(raw string) (string, error) { return wire.CheckBaseURL(raw) }
+
+// TrimBaseURL is wire.TrimBaseURL.
+func TrimBaseURL(raw string) string { return wire.TrimBaseURL(raw) }
+
+// IsLoopback is wire.IsLoopback.
+func IsLoopback(host string) bool { return wire.IsLoopback(host) }

@@ -9,47 +9,6 @@ import (
 	"time"
 )
 
-// Clock is the time source the poller waits on; tests inject a fake one so
-// that no test sleeps for real intervals.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx ends, whichever comes first.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-func (RealClock) Now() time.Time { return time.Now() }
-
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// EventKind says what the poller is doing, for the person watching.
-type EventKind int
-
-const (
-	EventPending  EventKind = iota // still waiting for approval
-	EventMFA                       // approved, MFA to finish in the browser (said once)
-	EventSlowDown                  // rate limited: polling slower from now on
-	EventRetrying                  // server or network trouble, retrying
-)
-
-// Event is one step of the poll loop. Err is set for EventRetrying.
-type Event struct {
-	Kind     EventKind
-	Interval time.Duration // the interval in force after this event
-	Err      error
-}
-
 // ErrCodeExpired means the device code can no longer be approved.
 var ErrCodeExpired = errors.New("the sign-in code expired before it was approved; run the command again for a new code")
 

@@ -21,6 +21,7 @@ import (
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/cache/keyring"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/helper/online"
 	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/config"
 	"github.com/authos/authos-credential-helper/internal/prompt"
@@ -271,7 +272,7 @@ type app struct {
 	store *cache.Store
 	h     *helper.Helper
 	// verifier checks tokens against the servers' JWKS (status).
-	verifier *helper.Verifier
+	verifier *online.Verifier
 }
 
 func newApp(env Env) (*app, error) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/helper/online"
 	"github.com/authos/authos-credential-helper/internal/doctor"
 	"github.com/authos/authos-credential-helper/internal/setup"
 	"github.com/authos/authos-credential-helper/internal/version"
@@ -160,10 +161,10 @@ func (t doctorTokens) Token(ctx context.Context, profile string) doctor.TokenInf
 		vs := st
 		vs.Identity = id // with the profile's resource: what the token must be for
 		rep := helper.StatusReport{Identities: []helper.EntryStatus{vs}}
-		t.a.h.VerifyStatus(ctx, &rep, t.a.verifier)
-		if v := rep.Identities[0].Verification; v != nil {
+		ck := online.VerifyStatus(ctx, t.a.h, &rep, t.a.verifier)[0]
+		if v := ck.Verification; v != nil {
 			info.Verified, info.VerifiedOK = v.Describe(), v.Result.OK()
-			if rep.Identities[0].Evicted {
+			if ck.Evicted {
 				info.Verified += "; deleted, the next use signs in again"
 				st.Valid = false
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/helper/online"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
@@ -105,11 +106,11 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	a.h.VerifyStatus(vctx, &st, a.verifier)
+	checked := online.VerifyStatus(vctx, a.h, &st, a.verifier)
 	cancel()
 	rep := statusReport{Identities: []statusRow{}, Stored: []storedRow{}, SignInNeeded: []missRow{}, Environment: envRows(st.Env)}
-	for _, e := range st.Identities {
-		row := identityRow(e)
+	for i, e := range st.Identities {
+		row := identityRow(e, checked[i])
 		if *check && e.Valid {
 			a.checkSession(ctx, e, &row)
 		}
@@ -182,7 +183,7 @@ func (a *app) checkSession(ctx context.Context, e helper.EntryStatus, row *statu
 	}
 }
 
-func identityRow(e helper.EntryStatus) statusRow {
+func identityRow(e helper.EntryStatus, ck online.Checked) statusRow {
 	row := statusRow{Profile: e.Profile}
 	if e.Unreadable != nil {
 		row.Problem = "unreadable: " + cache.Reason(e.Unreadable) + "; the next login replaces it"
@@ -192,15 +193,15 @@ func identityRow(e helper.EntryStatus) statusRow {
 	row.Server, row.Org, row.Service, row.ClientID = e.Identity.Server, e.Identity.Org, e.Identity.Service, e.Identity.ClientID
 	row.Subject, row.Email, row.Valid = e.Subject, e.Email, e.Valid
 	row.ExpiresAt, row.ServedUntil, row.ObtainedAt = &exp, &until, &got
-	row.Resource, row.Evicted = e.Identity.Resource, e.Evicted
+	row.Resource, row.Evicted = e.Identity.Resource, ck.Evicted
 	switch {
-	case e.Verification != nil:
-		row.Check = e.Verification.Describe()
-		if e.Evicted {
+	case ck.Verification != nil:
+		row.Check = ck.Verification.Describe()
+		if ck.Evicted {
 			row.Check += "; deleted, the next use signs in again"
 		}
-	case e.VerifyErr != nil:
-		row.Check = "not checked: " + redact.String(strings.Join(strings.Fields(termsafe.Strip(e.VerifyErr.Error())), " "))
+	case ck.Err != nil:
+		row.Check = "not checked: " + redact.String(strings.Join(strings.Fields(termsafe.Strip(ck.Err.Error())), " "))
 	}
 	return row
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/cache/keyring"
 	"github.com/authos/authos-credential-helper/helper"
+	"github.com/authos/authos-credential-helper/helper/online"
 	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/config"
 	"github.com/authos/authos-credential-helper/internal/version"
@@ -42,7 +43,7 @@ type Parts struct {
 	Helper *helper.Helper
 	// Verifier checks cached tokens against the servers' JWKS, kept next
 	// to the token folder (status, doctor, revalidation; never a hit).
-	Verifier *helper.Verifier
+	Verifier *online.Verifier
 }
 
 // Build wires the parts for cfg. It touches neither the keyring nor the
@@ -72,18 +73,18 @@ func Build(cfg *config.Config, o Options) *Parts {
 		Related:       []string{o.Paths.State, o.Paths.Locks, o.Paths.FileRing},
 		Warn:          warn,
 	}
-	verifier := &helper.Verifier{Keys: &helper.JWKSStore{Dir: JWKSDir(o.Paths)}, UserAgent: version.UserAgent()}
-	login := helper.DeviceLoginWith(version.UserAgent(), authos.RealClock{}, verifier)
+	verifier := &online.Verifier{Keys: &online.JWKSStore{Dir: JWKSDir(o.Paths)}, UserAgent: version.UserAgent()}
+	login := online.DeviceLoginWith(version.UserAgent(), authos.RealClock{}, verifier)
 	if o.WrapLogin != nil {
 		login = o.WrapLogin(login)
 	}
-	checkSession := helper.CheckSession(version.UserAgent())
+	checkSession := online.CheckSession(version.UserAgent())
 	h := &helper.Helper{
 		Cache:  store,
 		Locks:  cache.FileLocker{Dir: o.Paths.Locks},
 		Flows:  cache.FlowBoard{Dir: o.Paths.Locks},
 		Login:  login,
-		Revoke: helper.RevokeSession(version.UserAgent()),
+		Revoke: online.RevokeSession(version.UserAgent()),
 		Margin: cfg.Cache.ExpiryMargin.Duration,
 		// Resource tokens are refused by AuthOS's own /api, so their
 		// session is checked locally against the server's keys.

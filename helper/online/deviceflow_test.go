@@ -1,4 +1,4 @@
-package helper
+package online
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/authos"
 )
 
@@ -47,17 +48,17 @@ type recordingPrompter struct {
 }
 
 func (p *recordingPrompter) add(s string) { p.mu.Lock(); defer p.mu.Unlock(); p.log = append(p.log, s) }
-func (p *recordingPrompter) ShowCode(_ Identity, _, code string, _ time.Time) {
+func (p *recordingPrompter) ShowCode(_ helper.Identity, _, code string, _ time.Time) {
 	p.add("code " + code)
 }
 func (p *recordingPrompter) Event(ev authos.Event) {
 	p.mu.Lock()
 	p.evs = append(p.evs, ev)
 	p.mu.Unlock()
-	p.add(EventText(ev))
+	p.add(helper.EventText(ev))
 }
-func (p *recordingPrompter) Waiting(Identity) { p.add("waiting") }
-func (p *recordingPrompter) Finish(err error) { p.add(fmt.Sprintf("finish %v", err != nil)) }
+func (p *recordingPrompter) Waiting(helper.Identity) { p.add("waiting") }
+func (p *recordingPrompter) Finish(err error)        { p.add(fmt.Sprintf("finish %v", err != nil)) }
 
 type reply struct {
 	status     int
@@ -129,7 +130,7 @@ func TestDeviceLoginRetriesTheDeviceCode(t *testing.T) {
 			srv, calls := scriptedServer(t, tc.codes...)
 			clock := &stepClock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
 			p := &recordingPrompter{}
-			id := Identity{Server: srv.URL, Org: "acme", Service: "cli", ClientID: "acme-cli"}
+			id := helper.Identity{Server: srv.URL, Org: "acme", Service: "cli", ClientID: "acme-cli"}
 			tok, err := DeviceLogin("test", clock)(context.Background(), id, p)
 			if tc.wantErr == "" {
 				if err != nil || tok.AccessToken != "a.b.c" {
@@ -194,7 +195,7 @@ func TestDeviceLoginFinalTransportErrors(t *testing.T) {
 			}
 			srv.StartTLS()
 			defer srv.Close()
-			id := Identity{Server: srv.URL, Org: "acme", Service: "cli", ClientID: "acme-cli"}
+			id := helper.Identity{Server: srv.URL, Org: "acme", Service: "cli", ClientID: "acme-cli"}
 			if tc.name == "redirect to plain http" {
 				id.CABundle = writeCA(t, srv)
 			}

@@ -1,4 +1,4 @@
-package authos
+package wire
 
 import (
 	"encoding/base64"

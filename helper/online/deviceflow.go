@@ -1,9 +1,7 @@
-package helper
+package online
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,33 +9,35 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/authos"
+	"github.com/authos/authos-credential-helper/internal/authos/wire"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
 )
 
-// DeviceLogin is the LoginFunc that runs AuthOS's device flow.
-func DeviceLogin(userAgent string, clock Clock) LoginFunc {
+// DeviceLogin is the helper.LoginFunc that runs AuthOS's device flow.
+func DeviceLogin(userAgent string, clock helper.Clock) helper.LoginFunc {
 	return DeviceLoginWith(userAgent, clock, nil)
 }
 
 // DeviceLoginWith is DeviceLogin that also refreshes the server's stored
 // JWKS after a sign-in (keys may be nil), so that status can verify the new
 // token locally later.
-func DeviceLoginWith(userAgent string, clock Clock, keys *Verifier) LoginFunc {
-	return func(ctx context.Context, id Identity, p Prompter) (Token, error) {
+func DeviceLoginWith(userAgent string, clock helper.Clock, keys *Verifier) helper.LoginFunc {
+	return func(ctx context.Context, id helper.Identity, p helper.Prompter) (helper.Token, error) {
 		c, err := authos.NewClient(id.Server, id.CABundle, userAgent)
 		if err != nil {
-			return Token{}, err
+			return helper.Token{}, err
 		}
 		// The metadata document, where there is one, says where the device
 		// flow lives and whether it is offered at all: before any code.
 		if _, err := c.Discover(ctx); err != nil {
 			var no *authos.NotOfferedError
 			if errors.As(err, &no) {
-				return Token{}, err
+				return helper.Token{}, err
 			}
 			if authos.Permanent(err) { // an unverifiable certificate, a refused redirect
-				return Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
+				return helper.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
 			}
 			c.Endpoints = authos.Endpoints{} // unreadable: the fixed paths, as for older servers
 		}
@@ -51,9 +51,9 @@ func DeviceLoginWith(userAgent string, clock Clock, keys *Verifier) LoginFunc {
 			lc := *c
 			lc.Timeout = 10 * time.Second
 			_ = lc.Logout(ctx, tok.AccessToken)
-			return Token{}, fmt.Errorf("the sign-in to %s %w; nothing was stored", id, err)
+			return helper.Token{}, fmt.Errorf("the sign-in to %s %w; nothing was stored", id, err)
 		}
-		if keys != nil && checkToken(id, tok, clock.Now()) == nil {
+		if keys != nil && helper.CheckToken(id, tok, clock.Now()) == nil {
 			_ = keys.FetchKeys(ctx, id) // best effort: status fetches it again if need be
 		}
 		return tok, nil
@@ -61,13 +61,13 @@ func DeviceLoginWith(userAgent string, clock Clock, keys *Verifier) LoginFunc {
 }
 
 // deviceFlow asks for a code, shows it and polls for the token.
-func deviceFlow(ctx context.Context, c *authos.Client, id Identity, clock Clock, p Prompter) (Token, error) {
+func deviceFlow(ctx context.Context, c *authos.Client, id helper.Identity, clock helper.Clock, p helper.Prompter) (helper.Token, error) {
 	dc, err := startWithRetry(ctx, c, id, clock, p.Event)
 	if err != nil {
-		return Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
+		return helper.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
 	}
-	if err := CheckUserCode(dc.UserCode); err != nil {
-		return Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
+	if err := helper.CheckUserCode(dc.UserCode); err != nil {
+		return helper.Token{}, fmt.Errorf("starting sign-in at %s: %w", c.BaseURL, err)
 	}
 	issued := clock.Now()
 	p.ShowCode(id, dc.VerificationURI, dc.UserCode, issued.Add(dc.Lifetime()))
@@ -98,8 +98,8 @@ func (e *invalidTargetError) Unwrap() error { return e.err }
 // field would hand back its management token, which must never reach the
 // resource's host); without one, not a resource token. The claims are read,
 // not verified: the signature is for status and the resource's server.
-func checkBound(id Identity, token string) error {
-	typ, auds := tokenProfile(token)
+func checkBound(id helper.Identity, token string) error {
+	typ, auds := wire.TokenProfile(token)
 	switch {
 	case id.Resource == "" && typ == "at+jwt":
 		return fmt.Errorf("returned a resource token (typ at+jwt) where the management token was asked for")
@@ -112,37 +112,11 @@ func checkBound(id Identity, token string) error {
 	return nil
 }
 
-// tokenProfile reads a JWT's JOSE typ and its aud, unverified.
-func tokenProfile(token string) (typ string, auds []string) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return "", nil
-	}
-	var hdr struct {
-		Typ string `json:"typ"`
-	}
-	if b, err := base64.RawURLEncoding.DecodeString(parts[0]); err == nil {
-		_ = json.Unmarshal(b, &hdr)
-	}
-	var cl struct {
-		Aud json.RawMessage `json:"aud"`
-	}
-	if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil && json.Unmarshal(b, &cl) == nil {
-		var one string
-		if json.Unmarshal(cl.Aud, &one) == nil {
-			auds = []string{one}
-		} else {
-			_ = json.Unmarshal(cl.Aud, &auds)
-		}
-	}
-	return hdr.Typ, auds
-}
-
-// RevokeSession is the RevokeFunc that calls AuthOS's logout. A 401 means
+// RevokeSession is the helper.RevokeFunc that calls AuthOS's logout. A 401 means
 // the session had already ended, which is what was asked for.
-func RevokeSession(userAgent string) RevokeFunc {
-	return func(ctx context.Context, id Identity, accessToken string) error {
-		if typ, _ := tokenProfile(accessToken); typ == "at+jwt" {
+func RevokeSession(userAgent string) helper.RevokeFunc {
+	return func(ctx context.Context, id helper.Identity, accessToken string) error {
+		if typ, _ := wire.TokenProfile(accessToken); typ == "at+jwt" {
 			// AuthOS's API refuses resource tokens (its 401 would read as
 			// "already ended"), and resource servers verify them without
 			// asking AuthOS: only expiry ends one.
@@ -168,7 +142,7 @@ var errResourceTokenLives = errors.New("a resource token cannot be revoked throu
 // startWithRetry asks for a device code, retrying rate limits, 5xx and
 // network errors a few times and saying so through onEvent; other answers,
 // refused redirects and unverifiable certificates are final.
-func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock Clock, onEvent func(Event)) (authos.DeviceCode, error) {
+func startWithRetry(ctx context.Context, c *authos.Client, id helper.Identity, clock helper.Clock, onEvent func(helper.Event)) (authos.DeviceCode, error) {
 	const (
 		attempts = 3
 		// maxWait bounds one wait: a longer retry-after is passed on as
@@ -196,7 +170,7 @@ func startWithRetry(ctx context.Context, c *authos.Client, id Identity, clock Cl
 		if i == attempts || ctx.Err() != nil || wait > maxWait {
 			return authos.DeviceCode{}, err
 		}
-		onEvent(Event{Kind: authos.EventRetrying, Interval: wait, Err: err})
+		onEvent(helper.Event{Kind: authos.EventRetrying, Interval: wait, Err: err})
 		if err := clock.Sleep(ctx, wait); err != nil {
 			return authos.DeviceCode{}, err
 		}

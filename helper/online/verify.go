@@ -1,4 +1,4 @@
-package helper
+package online
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authos/authos-credential-helper/helper"
 	"github.com/authos/authos-credential-helper/internal/atomicfile"
 	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/authos/jwks"
@@ -25,7 +26,7 @@ import (
 type JWKSStore struct{ Dir string }
 
 func (s *JWKSStore) path(server string) string {
-	return filepath.Join(s.Dir, "jwks-"+HashName("jwks", server)+".json")
+	return filepath.Join(s.Dir, "jwks-"+helper.HashName("jwks", server)+".json")
 }
 
 // Load returns the stored set for server, nil when there is none or it
@@ -107,7 +108,7 @@ func (v *Verifier) now() time.Time {
 }
 
 // Want is what id's tokens must be for Verify.
-func Want(id Identity, now time.Time) jwks.Want {
+func Want(id helper.Identity, now time.Time) jwks.Want {
 	typ := jwks.TypeManagement
 	if id.Resource != "" {
 		typ = jwks.TypeResource
@@ -117,7 +118,7 @@ func Want(id Identity, now time.Time) jwks.Want {
 
 // Verify checks token for id. It errs (wrapping ErrNoJWKS) only when no
 // JWKS at all is known for the server.
-func (v *Verifier) Verify(ctx context.Context, id Identity, token string) (Verification, error) {
+func (v *Verifier) Verify(ctx context.Context, id helper.Identity, token string) (Verification, error) {
 	c, err := authos.NewClient(id.Server, id.CABundle, v.UserAgent)
 	if err != nil {
 		return Verification{}, err
@@ -190,7 +191,7 @@ func (v *Verifier) fetch(ctx context.Context, c *authos.Client, server string, s
 
 // FetchKeys refreshes the stored JWKS of id's server (login does this, so
 // that status can verify its token later without asking first).
-func (v *Verifier) FetchKeys(ctx context.Context, id Identity) error {
+func (v *Verifier) FetchKeys(ctx context.Context, id helper.Identity) error {
 	c, err := authos.NewClient(id.Server, id.CABundle, v.UserAgent)
 	if err != nil {
 		return err
@@ -203,12 +204,12 @@ func (v *Verifier) FetchKeys(ctx context.Context, id Identity) error {
 	return err
 }
 
-// VerifyLocally is the revalidation check (Helper.Check) for tokens
+// VerifyLocally is the revalidation check (helper.Helper.Check) for tokens
 // AuthOS's own API refuses: resource tokens, checked against the JWKS.
 // alive is false when the token is not one the server would accept now
 // (a key rotated out, a bad signature, wrong issuer or audience, expired);
 // err is set when no JWKS could be had, and the caller keeps the token.
-func (v *Verifier) VerifyLocally(ctx context.Context, id Identity, token string) (alive bool, err error) {
+func (v *Verifier) VerifyLocally(ctx context.Context, id helper.Identity, token string) (alive bool, err error) {
 	r, err := v.Verify(ctx, id, token)
 	if err != nil {
 		return true, err

@@ -81,7 +81,7 @@ terraform = ["tf.acme.example"]
 }
 func (w *onlyWorld) Stored(name string) bool { _, ok := w.records[name]; return ok }
 func (w *onlyWorld) Getenv(k string) string  { return w.getenv(k) }
-func (w *onlyWorld) Open(raw []byte) (*Wired, error) {
+func (w *onlyWorld) Open(raw []byte, _ *Need) (*Wired, error) {
 	cfg, err := config.Parse("config.toml", raw)
 	if err != nil {
 		return nil, err

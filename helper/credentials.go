@@ -65,8 +65,10 @@ type Source interface {
 	ConfigText() ([]byte, error)
 	// Stored reports whether a record exists, without opening the keyring.
 	Stored(name string) bool
-	// Open parses the config text and wires the rest.
-	Open(text []byte) (*Wired, error)
+	// Open parses the config text and wires the rest. need, when not
+	// nil, is all the request can use (config.ParseFor decodes only that);
+	// nil decodes the whole file.
+	Open(text []byte, need *Need) (*Wired, error)
 	Getenv(key string) string
 }
 
@@ -106,15 +108,31 @@ func (c *Credentials) open(flags Selector, stored string, hosts ...string) (*Wir
 		(stored == "" || !c.Source.Stored(stored)) {
 		return nil, nil
 	}
-	return c.Source.Open(raw)
+	return c.Source.Open(raw, c.need(flags, hosts...))
 }
 
-func (c *Credentials) openAll() (*Wired, error) {
+func (c *Credentials) need(flags Selector, hosts ...string) *Need {
+	return NeedFor(flags, c.Source.Getenv, hosts...)
+}
+
+// NeedFor is what a request by flags about hosts can use: the profiles
+// matching may pick (those mentioning a host) and the ones named. The
+// calls a hit answers decode only that, so a hit costs the same with one
+// profile as with a thousand.
+func NeedFor(flags Selector, getenv func(string) string, hosts ...string) *Need {
+	return &Need{Profiles: []string{flags.Profile, getenv("AUTHOS_PROFILE")}, Hosts: hosts}
+}
+
+// openAll wires with the whole config decoded.
+func (c *Credentials) openAll() (*Wired, error) { return c.openFor(nil) }
+
+// openFor wires with what need selects decoded (nil: everything).
+func (c *Credentials) openFor(need *Need) (*Wired, error) {
 	raw, err := c.Source.ConfigText()
 	if err != nil {
 		return nil, err
 	}
-	return c.Source.Open(raw)
+	return c.Source.Open(raw, need)
 }
 
 // token serves id's token to client, which asked about host, signing in
@@ -389,7 +407,7 @@ func (c *Credentials) TerraformForget(flags Selector, host string) (Dropped, err
 // Token serves the token of the identity flags, the environment or
 // default_profile select (kube's exec plugin).
 func (c *Credentials) Token(ctx context.Context, flags Selector) (Credential, error) {
-	w, err := c.openAll()
+	w, err := c.openFor(c.need(flags))
 	if err != nil {
 		return Credential{}, err
 	}

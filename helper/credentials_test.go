@@ -91,7 +91,7 @@ func newCredWorld(t testing.TB, patterns string) *credWorld {
 func (w *credWorld) ConfigText() ([]byte, error) { return w.text, nil }
 func (w *credWorld) Stored(name string) bool     { return w.records.Has(name) }
 func (w *credWorld) Getenv(string) string        { return "" }
-func (w *credWorld) Open(raw []byte) (*Wired, error) {
+func (w *credWorld) Open(raw []byte, _ *Need) (*Wired, error) {
 	w.opens++
 	cfg, err := config.Parse("config.toml", raw)
 	if err != nil {

@@ -21,6 +21,8 @@ type (
 	Config = config.Config
 	// Profile is one [profiles.NAME] table.
 	Profile = config.Profile
+	// Need is the part of config.toml a request can use (Source.Open).
+	Need = config.Need
 )
 
 // The kinds of Event.

@@ -82,40 +82,8 @@ type envCredentials struct {
 	src envSource
 }
 
-// The four calls that serve a hit decode only the profiles the request can
-// use (config.ParseFor); every other call decodes the whole file.
-
-func (c *envCredentials) GitGet(ctx context.Context, flags helper.Selector, req protocol.GitRequest) (protocol.GitAnswer, bool, error) {
-	c.src.need = c.src.needFor(flags, req.Host)
-	return c.Credentials.GitGet(ctx, flags, req)
-}
-
-func (c *envCredentials) DockerGet(ctx context.Context, serverURL string) (protocol.DockerCredentials, error) {
-	c.src.need = c.src.needFor(helper.Selector{}, helper.DockerHosts(protocol.DockerRegistryHost(serverURL))...)
-	return c.Credentials.DockerGet(ctx, serverURL)
-}
-
-func (c *envCredentials) TerraformGet(ctx context.Context, flags helper.Selector, host string) (helper.TerraformAnswer, error) {
-	c.src.need = c.src.needFor(flags, host)
-	return c.Credentials.TerraformGet(ctx, flags, host)
-}
-
-func (c *envCredentials) Token(ctx context.Context, flags helper.Selector) (helper.Credential, error) {
-	c.src.need = c.src.needFor(flags)
-	return c.Credentials.Token(ctx, flags)
-}
-
 // envSource is helper.Credentials' view of the process's environment.
-type envSource struct {
-	env  Env
-	need *config.Need // nil: decode the whole config
-}
-
-// needFor is what a request by flags about hosts can use: the profiles
-// matching may pick (those mentioning a host) and the ones named.
-func (s *envSource) needFor(flags helper.Selector, hosts ...string) *config.Need {
-	return &config.Need{Profiles: []string{flags.Profile, s.env.Getenv("AUTHOS_PROFILE")}, Hosts: hosts}
-}
+type envSource struct{ env Env }
 
 func (s *envSource) ConfigText() ([]byte, error) { return config.ReadRaw(s.env.Paths.ConfigFile) }
 func (s *envSource) Getenv(key string) string    { return s.env.Getenv(key) }
@@ -125,8 +93,8 @@ func (s *envSource) Stored(name string) bool {
 	return (&cache.Store{Dir: s.env.Paths.Tokens}).Has(name)
 }
 
-func (s *envSource) Open(raw []byte) (*helper.Wired, error) {
-	a, err := hostApp(s.env, raw, s.need)
+func (s *envSource) Open(raw []byte, need *helper.Need) (*helper.Wired, error) {
+	a, err := hostApp(s.env, raw, need)
 	if err != nil {
 		return nil, err
 	}
@@ -421,8 +389,7 @@ func runToken(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	src := envSource{env: env}
-	a, err := hostApp(env, raw, src.needFor(*sel))
+	a, err := hostApp(env, raw, helper.NeedFor(*sel, env.Getenv))
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,9 @@ package wiring
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"path/filepath"
-	"time"
 
 	"github.com/authos/authos-credential-helper/cache"
 	"github.com/authos/authos-credential-helper/cache/keyring"
@@ -19,6 +16,7 @@ import (
 	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/config"
 	"github.com/authos/authos-credential-helper/internal/version"
+	"github.com/authos/authos-credential-helper/internal/wiring/cacheonly"
 )
 
 // Options are what a binary supplies from its own surroundings.
@@ -49,22 +47,19 @@ type Parts struct {
 // Build wires the parts for cfg. It touches neither the keyring nor the
 // network: both are opened on first use.
 func Build(cfg *config.Config, o Options) *Parts {
-	backend := cfg.Cache.Backend
-	if b := o.Getenv("AUTHOS_CACHE_BACKEND"); b != "" {
-		backend = b
-	}
+	kk := cacheonly.Keys(cfg, o.Paths, o.Getenv)
 	var warn func(string)
 	if o.Warn != nil {
 		warn = func(msg string) { fmt.Fprintf(o.Warn, "authos: warning: %s\n", msg) }
 	}
 	keys := keyring.New(keyring.Options{
-		Backend:     backend,
-		Item:        "cache-key-" + shortHash(o.Paths.Tokens),
-		StateDir:    o.Paths.State,
+		Backend:     kk.Backend,
+		Item:        kk.Item,
+		StateDir:    kk.StateDir,
 		FileDir:     o.Paths.FileRing,
 		Passphrase:  o.Passphrase,
 		Getenv:      o.Getenv,
-		KernelCache: cfg.Cache.KernelCacheTTL(),
+		KernelCache: kk.CopyTTL,
 		Warn:        warn,
 	})
 	store := &cache.Store{
@@ -85,7 +80,6 @@ func Build(cfg *config.Config, o Options) *Parts {
 		Flows:  cache.FlowBoard{Dir: o.Paths.Locks},
 		Login:  login,
 		Revoke: online.RevokeSession(version.UserAgent()),
-		Margin: cfg.Cache.ExpiryMargin.Duration,
 		// Resource tokens are refused by AuthOS's own /api, so their
 		// session is checked locally against the server's keys.
 		Check: func(ctx context.Context, id helper.Identity, tok string) (bool, error) {
@@ -94,23 +88,11 @@ func Build(cfg *config.Config, o Options) *Parts {
 			}
 			return checkSession(ctx, id, tok)
 		},
-		// An identity no profile names (flags) gets the default interval.
-		Revalidate: func(id helper.Identity) time.Duration { return cfg.Profiles[id.Profile].RevalidateEvery() },
-		Getenv:     o.Getenv,
 	}
+	cacheonly.Serving(h, cfg, o.Getenv)
 	return &Parts{Config: cfg, Keys: keys, Store: store, Helper: h, Verifier: verifier}
 }
 
 // JWKSDir is where the servers' JWKS are kept: beside the token folder, in
 // the cache dir (public keys; losing them costs one fetch).
 func JWKSDir(p config.Paths) string { return filepath.Join(filepath.Dir(p.Tokens), "jwks") }
-
-// shortHash names the data key after the token folder, so separate XDG
-// trees sharing one kernel keyring never share a key.
-func shortHash(s string) string {
-	if abs, err := filepath.Abs(s); err == nil {
-		s = abs
-	}
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:8])
-}

@@ -11,7 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -146,8 +146,11 @@ func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	// netip, not net: the front door links this, and package net's init
+	// and size cost every start. Unmap: ::ffff:127.0.0.1 is loopback, as
+	// net.ParseIP has it.
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Zone() == "" && a.Unmap().IsLoopback()
 }
 
 // TokenProfile reads a JWT's JOSE typ and its aud, unverified.

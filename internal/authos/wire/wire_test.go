@@ -25,3 +25,18 @@ func TestParseClaimsDisplayFieldsAreTerminalSafe(t *testing.T) {
 		t.Fatalf("claims %+v", c)
 	}
 }
+
+// IsLoopback decides where plain http may go; it must agree with what
+// net.ParseIP(host).IsLoopback() said before it moved to netip.
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LocalHost": true, "127.0.0.1": true, "127.5.6.7": true, "::1": true,
+		"::ffff:127.0.0.1": true, "0:0:0:0:0:0:0:1": true,
+		"fe80::1%lo": false, "::1%lo": false, "10.0.0.1": false, "127.0.0.01": false, "": false,
+		"example.com": false, "localhost.example.com": false, "[::1]": false, "0.0.0.0": false,
+	} {
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

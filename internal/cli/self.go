@@ -18,6 +18,12 @@ const frontDoorName = "authos-credential-helper"
 // writes into a client's configuration or shows as its own path goes
 // through here, so that hits keep going through the front door.
 func selfPath() (string, error) {
+	exe, err := executable()
+	return frontDoorOf(exe), err
+}
+
+// executable is the running binary's path, symlinks resolved.
+func executable() (string, error) {
 	exe, err := os.Executable()
 	if err == nil {
 		exe, err = filepath.EvalSymlinks(exe)
@@ -25,7 +31,7 @@ func selfPath() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("finding the helper's own path: %w", err)
 	}
-	return frontDoorOf(exe), nil
+	return exe, nil
 }
 
 // frontDoorOf maps the full helper's path to the front door's beside it;

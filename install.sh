@@ -126,7 +126,12 @@ install_from_archive() {
 	mkdir "$tmp/archive"
 	tar -xzf "$from" -C "$tmp/archive"
 	for name in $names; do
-		[ -f "$tmp/archive/$name" ] && [ ! -L "$tmp/archive/$name" ] || { echo "install.sh: $base has no $name" >&2; exit 1; }
+		[ -f "$tmp/archive/$name" ] && [ ! -L "$tmp/archive/$name" ] && continue
+		case "$name" in
+		authos-credential-helper-full) echo "install.sh: $base has no $name, which Linux needs beside authos-credential-helper (is it a Linux release archive?)" >&2 ;;
+		*) echo "install.sh: $base has no $name" >&2 ;;
+		esac
+		exit 1
 	done
 	out=$("$tmp/archive/authos-credential-helper" version 2>&1) || { echo "install.sh: the helper in $base does not run here ($(uname -s)/$(uname -m)): $out" >&2; exit 1; }
 	version=$(printf '%s\n' "$out" | sed -n '1s/^authos-credential-helper \([^ ]*\).*/\1/p')

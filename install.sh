@@ -8,6 +8,10 @@
 # logs out and leaves no key in the kernel keyring.
 # Needs only Go. Idempotent: running it again replaces the binaries and
 # leaves everything else alone. It never touches client configuration.
+# On Linux authos-credential-helper is a small front door that answers cache
+# hits and hands everything else to authos-credential-helper-full, which must
+# sit beside it: both are installed (the full helper first, so a new front
+# door never starts without it).
 # --from installs a release archive instead, without Go, after checking it
 # against checksums.txt beside it (or --checksums FILE).
 set -eu
@@ -39,12 +43,22 @@ cd "$(dirname "$0")"
 
 version=$(git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The OS the binaries are for: this one (an archive must run here).
+if [ -n "$from" ]; then
+	goos=$(uname -s | tr '[:upper:]' '[:lower:]')
+else
+	goos=$(go env GOOS)
+fi
 # cgo only where a keyring needs it (the macOS Keychain); elsewhere a static
 # binary starts about 1 ms faster (no dynamic loader).
-case "$([ -n "$from" ] || go env GOOS)" in
+case "$goos" in
 darwin) cgo=1 ;;
 *) cgo=0 ;;
 esac
+# What is installed, in this order: on Linux the full helper before the
+# front door that runs it.
+names="authos-credential-helper authos-credential-plugin"
+[ "$goos" != linux ] || names="authos-credential-helper-full $names"
 
 bindir="$prefix/bin"
 mkdir -p "$bindir"
@@ -111,27 +125,40 @@ install_from_archive() {
 	echo "checked $base against $(basename "$sums"): sha256 $got"
 	mkdir "$tmp/archive"
 	tar -xzf "$from" -C "$tmp/archive"
-	for name in authos-credential-helper authos-credential-plugin; do
-		[ -f "$tmp/archive/$name" ] && [ ! -L "$tmp/archive/$name" ] || { echo "install.sh: $base has no $name" >&2; exit 1; }
+	for name in $names; do
+		[ -f "$tmp/archive/$name" ] && [ ! -L "$tmp/archive/$name" ] && continue
+		case "$name" in
+		authos-credential-helper-full) echo "install.sh: $base has no $name, which Linux needs beside authos-credential-helper (is it a Linux release archive?)" >&2 ;;
+		*) echo "install.sh: $base has no $name" >&2 ;;
+		esac
+		exit 1
 	done
 	out=$("$tmp/archive/authos-credential-helper" version 2>&1) || { echo "install.sh: the helper in $base does not run here ($(uname -s)/$(uname -m)): $out" >&2; exit 1; }
 	version=$(printf '%s\n' "$out" | sed -n '1s/^authos-credential-helper \([^ ]*\).*/\1/p')
-	for name in authos-credential-helper authos-credential-plugin; do
+	for name in $names; do
 		replace "$tmp/archive/$name" "$bindir/$name"
 		echo "installed $bindir/$name ($version)"
 	done
 }
 
 ldflags="-s -w -X github.com/authos/authos-credential-helper/internal/version.Version=$version -X github.com/authos/authos-credential-helper/internal/version.Commit=$commit"
-# The per-call helper, and the go-plugin server Go programs start
-# (tokensource); separate so gRPC never slows the helper's start.
+# The per-call helper (on Linux the front door and the full helper), and
+# the go-plugin server Go programs start (tokensource); separate so gRPC
+# never slows the helper's start.
 if [ -n "$from" ]; then
 	install_from_archive
 else
-	for pkg in . ./cmd/authos-credential-plugin; do
-		name=authos-credential-helper
-		[ "$pkg" = . ] || name=$(basename "$pkg")
-		CGO_ENABLED=$cgo go build -trimpath -ldflags "$ldflags" -o "$tmp/$name" "$pkg"
+	pkgs=
+	for name in $names; do
+		case "$name" in
+		authos-credential-helper) pkgs="$pkgs ." ;;
+		*) pkgs="$pkgs ./cmd/$name" ;;
+		esac
+	done
+	# One go command, so the packages compile in parallel.
+	# shellcheck disable=SC2086 # $pkgs is a list of words
+	CGO_ENABLED=$cgo go build -trimpath -ldflags "$ldflags" -o "$tmp/" $pkgs
+	for name in $names; do
 		replace "$tmp/$name" "$bindir/$name"
 		echo "installed $bindir/$name ($version)"
 	done

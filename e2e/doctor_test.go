@@ -110,6 +110,7 @@ func TestDoctorAllClear(t *testing.T) {
 		{"device", "the metadata document offers device authorization"},
 		{"device", d.URL + "/auth/device/code answers (405 to a GET"},
 		{"device", d.URL + "/auth/token answers (405 to a GET"},
+		{"install", "the full helper is beside the front door " + bin + " (this helper)"},
 	} {
 		checkLine(t, out, "✓", c.area, c.summary, "")
 	}
@@ -193,6 +194,18 @@ func TestDoctorPlantedProblems(t *testing.T) {
 		{"kuberc DenyAll", func(t *testing.T, s *binSandbox) {
 			writeFile(t, s.kuberc(), "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\ncredentialPluginPolicy: DenyAll\n")
 		}, "kube", "credentialPluginPolicy: DenyAll", "set credentialPluginPolicy: Allowlist", nil},
+		{"front door on PATH without the full helper", func(t *testing.T, s *binSandbox) {
+			dir := filepath.Join(s.root, "old")
+			copyExecutable(t, bin, filepath.Join(dir, "authos-credential-helper"))
+			link := filepath.Join(s.root, "bin", "docker-credential-authos")
+			os.Remove(link)
+			if err := os.Symlink(filepath.Join(dir, "authos-credential-helper"), link); err != nil {
+				t.Fatal(err)
+			}
+		}, "install", "old/authos-credential-helper-full is missing beside the front door", "copy authos-credential-helper-full of the same release into",
+			func(t *testing.T, s *binSandbox) {
+				copyExecutable(t, fullBin, filepath.Join(s.root, "old", "authos-credential-helper-full"))
+			}},
 		{"docker-credential-authos not on PATH", func(t *testing.T, s *binSandbox) {
 			os.Remove(filepath.Join(s.root, "bin", "docker-credential-authos"))
 		}, "docker", "docker-credential-authos is not on PATH", "ln -s", nil},
@@ -265,5 +278,20 @@ func TestDoctorServerDown(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != 1 || rep.OK {
 		t.Fatalf("--json: exit %d %v:\n%s", code, err, js)
+	}
+}
+
+// copyExecutable copies the program src to dst (a new folder is made).
+func copyExecutable(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/authos/authos-credential-helper/internal/front"
 )
 
 // The product's programs are built in the root module, with its go.mod and
@@ -33,7 +35,8 @@ const (
 )
 
 var (
-	bin     string // the binary under test, built once by TestMain
+	bin     string // the front door under test (every test goes through it), built once by TestMain
+	fullBin string // the full helper beside it (bin hands it what it does not answer)
 	binDir  string // what TestMain and buildBinary build; removed after the run
 	rootDir string // the root module's folder (this module's replace target)
 )
@@ -55,24 +58,32 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	rootDir = strings.TrimSpace(string(out))
-	if bin, err = goBuild(rootModule); err != nil {
+	// Both into one folder, as install.sh installs them: the front door
+	// finds the full helper beside itself.
+	outs, err := goBuild(rootModule, rootModule+"/cmd/"+front.FullName)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	bin, fullBin = outs[0], outs[1]
 	return m.Run()
 }
 
-// goBuild builds the main package pkg into binDir, in the module it belongs to.
-func goBuild(pkg string) (string, error) {
-	out := filepath.Join(binDir, filepath.Base(pkg))
-	build := exec.Command("go", "build", "-o", out, pkg)
+// goBuild builds the main packages pkgs (of one module) into binDir, in the
+// module they belong to, and returns their paths.
+func goBuild(pkgs ...string) ([]string, error) {
+	build := exec.Command("go", append([]string{"build", "-o", binDir + string(filepath.Separator)}, pkgs...)...)
 	build.Dir = rootDir
-	if pkg == thisModule || strings.HasPrefix(pkg, thisModule+"/") {
+	if pkgs[0] == thisModule || strings.HasPrefix(pkgs[0], thisModule+"/") {
 		build.Dir = "."
 	}
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building %s: %v\n%s", pkg, err, msg)
+		return nil, fmt.Errorf("building %s: %v\n%s", strings.Join(pkgs, " "), err, msg)
+	}
+	var out []string
+	for _, pkg := range pkgs {
+		out = append(out, filepath.Join(binDir, filepath.Base(pkg)))
 	}
 	return out, nil
 }

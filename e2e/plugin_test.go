@@ -25,7 +25,13 @@ var built sync.Map // package path -> func() (string, error)
 
 func buildBinary(t *testing.T, pkg string) string {
 	t.Helper()
-	f, _ := built.LoadOrStore(pkg, sync.OnceValues(func() (string, error) { return goBuild(pkg) }))
+	f, _ := built.LoadOrStore(pkg, sync.OnceValues(func() (string, error) {
+		out, err := goBuild(pkg)
+		if err != nil {
+			return "", err
+		}
+		return out[0], nil
+	}))
 	path, err := f.(func() (string, error))()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/authos/authos-credential-helper/internal/front"
 )
 
 // TestNoProcessStartedAtStartup puts a fake dbus-launch on PATH, with no
@@ -119,7 +121,7 @@ func TestPerCallBinaryLinksNoGRPC(t *testing.T) {
 	for _, c := range []struct {
 		bin      string
 		wantGRPC bool
-	}{{bin, false}, {pluginBinary(t), true}} {
+	}{{bin, false}, {fullBin, false}, {pluginBinary(t), true}} {
 		info, err := buildinfo.ReadFile(c.bin)
 		if err != nil {
 			t.Fatal(err)
@@ -132,6 +134,37 @@ func TestPerCallBinaryLinksNoGRPC(t *testing.T) {
 		}
 		if (len(heavy) > 0) != c.wantGRPC {
 			t.Errorf("%s links %v", filepath.Base(c.bin), heavy)
+		}
+	}
+}
+
+// The Linux front door answers cache hits, so it links none of what costs
+// every start its init (README, "why two binaries"): no HTTP or TLS stack,
+// no keyring backends, no YAML, no QR code. The full helper links them.
+func TestFrontDoorLinksNoHeavyPackages(t *testing.T) {
+	t.Parallel()
+	heavy := []string{"net/http", "crypto/tls", "crypto/x509", "github.com/99designs/keyring", "github.com/godbus/dbus", "github.com/dvsekhvalnov/jose2go", "github.com/goccy/go-yaml", "rsc.io/qr", "google.golang.org/grpc"}
+	for _, c := range []struct {
+		pkg       string
+		wantHeavy bool
+	}{{rootModule, false}, {rootModule + "/cmd/" + front.FullName, true}} {
+		cmd := exec.Command("go", "list", "-deps", c.pkg)
+		cmd.Dir = rootDir
+		cmd.Env = append(os.Environ(), "GOOS=linux", "CGO_ENABLED=0")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", c.pkg, err)
+		}
+		var found []string
+		for _, dep := range strings.Fields(string(out)) {
+			for _, h := range heavy {
+				if dep == h || strings.HasPrefix(dep, h+"/") {
+					found = append(found, dep)
+				}
+			}
+		}
+		if (len(found) > 0) != c.wantHeavy {
+			t.Errorf("%s links %v (want heavy packages: %t)", c.pkg, found, c.wantHeavy)
 		}
 	}
 }

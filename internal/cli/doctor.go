@@ -46,6 +46,9 @@ func runDoctor(ctx context.Context, env Env, args []string) error {
 		Getenv: env.Getenv, Environ: os.Environ(), Home: home, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
 		LookPath: func(name string) (string, error) { return setup.LookPathIn(env.Getenv("PATH"), name) },
 	}
+	if exe, err := executable(); err == nil && frontDoorOf(exe) != exe {
+		de.FrontDoor = frontDoorOf(exe) // the full helper, started through it
+	}
 	if _, err := exec.LookPath("git"); err == nil {
 		de.Git = runGitConfig
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/authos/authos-credential-helper/internal/config"
@@ -53,11 +51,8 @@ func runSetup(ctx context.Context, env Env, args []string) error {
 	o.Getenv = env.Getenv
 	o.StateDir = env.Paths.State
 	o.Log = env.Stderr
-	if o.Binary, err = os.Executable(); err == nil {
-		o.Binary, err = filepath.EvalSymlinks(o.Binary)
-	}
-	if err != nil {
-		return fmt.Errorf("setup: finding the helper's own path: %w", err)
+	if o.Binary, err = selfPath(); err != nil {
+		return fmt.Errorf("setup: %w", err)
 	}
 	err = setup.Run(ctx, o)
 	var ue setup.UsageError

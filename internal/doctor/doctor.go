@@ -136,6 +136,7 @@ func (d *Doctor) Run(ctx context.Context) Report {
 	if d.Cache != nil {
 		checks = append(checks, inSection("cache", CacheChecks(d.Cache.Cache()))...)
 	}
+	checks = append(checks, inSection("install", d.installChecks())...)
 	checks = append(checks, inSection("terminal", TerminalChecks(d.TTY, d.Env.Getenv))...)
 	if d.Server != nil {
 		for _, key := range serverOrder {

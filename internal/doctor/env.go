@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/authos/authos-credential-helper/internal/setup"
@@ -19,6 +20,10 @@ type Env struct {
 	ReadFile     func(string) ([]byte, error)      // nil: os.ReadFile
 	Stat         func(string) (fs.FileInfo, error) // nil: os.Stat
 	LookPath     func(string) (string, error)      // finds a command on PATH
+	EvalSymlinks func(string) (string, error)      // nil: filepath.EvalSymlinks
+	// FrontDoor is the front door this helper belongs to when it runs as
+	// the full helper beside one (Linux); "": none (run directly).
+	FrontDoor string
 	// Git runs git with args and returns its stdout; exit status 1 (no
 	// match) is ("", nil). Nil: git is not installed.
 	Git func(ctx context.Context, args ...string) (string, error)
@@ -50,6 +55,13 @@ func (e Env) stat(path string) (fs.FileInfo, error) {
 		return e.Stat(path)
 	}
 	return os.Stat(path)
+}
+
+func (e Env) resolve(path string) (string, error) {
+	if e.EvalSymlinks != nil {
+		return e.EvalSymlinks(path)
+	}
+	return filepath.EvalSymlinks(path)
 }
 
 func (e Env) locations() setup.Locations {

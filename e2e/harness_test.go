@@ -22,8 +22,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/authos/authos-credential-helper/internal/front"
 )
 
 // The product's programs are built in the root module, with its go.mod and
@@ -32,6 +30,9 @@ import (
 const (
 	rootModule = "github.com/authos/authos-credential-helper"
 	thisModule = rootModule + "/e2e"
+	// fullName is the full helper's file name, which the front door looks
+	// for beside itself: spelled here, as installs and packages spell it.
+	fullName = "authos-credential-helper-full"
 )
 
 var (
@@ -60,7 +61,7 @@ func runTests(m *testing.M) int {
 	rootDir = strings.TrimSpace(string(out))
 	// Both into one folder, as install.sh installs them: the front door
 	// finds the full helper beside itself.
-	outs, err := goBuild(rootModule, rootModule+"/cmd/"+front.FullName)
+	outs, err := goBuild(rootModule, rootModule+"/cmd/"+fullName)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

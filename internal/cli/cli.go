@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/authos/authos-credential-helper/helper/online"
 	"github.com/authos/authos-credential-helper/internal/authos"
 	"github.com/authos/authos-credential-helper/internal/config"
+	"github.com/authos/authos-credential-helper/internal/front"
 	"github.com/authos/authos-credential-helper/internal/prompt"
 	"github.com/authos/authos-credential-helper/internal/redact"
 	"github.com/authos/authos-credential-helper/internal/termsafe"
@@ -199,15 +199,9 @@ func soleHelp(args []string) bool {
 
 const dockerUsage = "Usage: docker-credential-authos <store|get|erase|list|version>"
 
-// invokedAs is the program name without directory, ".exe" and a
-// Terraform-style "_vX.Y.Z" suffix.
-func invokedAs(arg0 string) string {
-	name := strings.TrimSuffix(filepath.Base(arg0), ".exe")
-	if i := strings.LastIndex(name, "_v"); i > 0 && strings.IndexFunc(name[i+2:], func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) < 0 {
-		name = name[:i]
-	}
-	return name
-}
+// invokedAs is the name a client's link gives (front.InvokedAs: the front
+// door reads it the same way).
+func invokedAs(arg0 string) string { return front.InvokedAs(arg0) }
 
 // report prints err as one line and maps it to an exit code.
 func report(stderr io.Writer, err error) int {

@@ -157,8 +157,15 @@ func Load(path string) (*Config, error) {
 }
 
 // ReadRaw reads the config file's bytes; a missing file reads as empty.
-func ReadRaw(path string) ([]byte, error) {
-	b, err := rawfile.ReadFile(path)
+func ReadRaw(path string) ([]byte, error) { return readRaw(path, rawfile.ReadFile) }
+
+// MapRaw is ReadRaw mapping a large file instead of copying it
+// (rawfile.Map): the front door's read, which reads the bytes with
+// debug.SetPanicOnFault set, since a file cut short meanwhile faults.
+func MapRaw(path string) ([]byte, error) { return readRaw(path, rawfile.Map) }
+
+func readRaw(path string, read func(string) ([]byte, error)) ([]byte, error) {
+	b, err := read(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -182,21 +182,29 @@ func (l *layout) decodeParts(path string, b []byte, keep []bool, others bool, c 
 	return decodeStrict(path, buf, c, fileLine)
 }
 
-// split cuts b into sections in one pass, without decoding values. It
-// reports false for anything it does not fully understand (multi-line
-// strings, arrays or inline tables that could hide a header line, dotted or
-// quoted top-level keys, array tables, any table but [cache], [prompt] and
-// [profiles.NAME], a table defined twice): the caller then decodes the
+// split cuts b into sections without decoding values. It reports false
+// for anything it does not fully understand (multi-line strings, dotted or
+// quoted top-level keys, array tables, any table but [cache], [prompt]
+// and [profiles.NAME], a table defined twice): the caller then decodes the
 // whole file, which is always right, only slower.
+//
+// Past the top-level keys it looks only at lines starting with "[": in a
+// file Parse accepts, every such line is a header, since no field takes
+// nested arrays and multi-line strings are refused first. A mistake
+// elsewhere in a table (an array left open, say) is found when that table
+// is decoded, and every section is decoded when every profile is needed,
+// so ParseFor and Parse still agree (TestParseForMatchesParse).
 func split(b []byte) (layout, bool) {
+	// The lines of a multi-line string are not TOML lines; refused even
+	// in a comment, where the check costs nothing to be wrong about.
+	if bytes.Contains(b, []byte(`"""`)) || bytes.Contains(b, []byte("'''")) {
+		return layout{}, false
+	}
 	tables := len(b)/256 + 1 // a guess: the plain shape has ~250 bytes a profile
 	l := layout{other: make([]section, 0, 3), profiles: make([]section, 0, tables)}
 	cur := section{start: 0, line: 1}
 	isProfile := false
-	topLevel := true
 	var seenCache, seenPrompt bool // profiles defined twice: see wanted
-	depth := 0                     // open arrays carried over from earlier lines
-	line := 1
 	closeCur := func(end int) {
 		cur.end = end
 		if isProfile {
@@ -205,77 +213,84 @@ func split(b []byte) (layout, bool) {
 			l.other = append(l.other, cur)
 		}
 	}
-	var ok bool
-	for pos := 0; pos < len(b); line++ {
-		end := bytes.IndexByte(b[pos:], '\n')
-		if end < 0 {
-			end = len(b)
-		} else {
-			end += pos
+	// The top-level keys, line by line up to the first header: a dotted or
+	// quoted key there could define profiles without a header.
+	depth := 0 // open arrays carried over from earlier lines
+	pos, line := 0, 1
+	for pos < len(b) {
+		end := lineEnd(b, pos)
+		t := trimSpace(b[pos:end])
+		if depth == 0 && len(t) > 0 && t[0] == '[' {
+			break
 		}
-		text := b[pos:end]
-		start := pos
-		pos = end + 1
-		if depth > 0 {
-			if !scanValue(text, &depth) {
+		pos, line = end+1, line+1
+		switch {
+		case depth > 0:
+			if !scanValue(t, &depth) {
 				return l, false
 			}
-			continue
-		}
-		t := trimSpace(text)
-		if len(t) == 0 || t[0] == '#' {
-			continue
-		}
-		if t[0] == '[' {
-			var name []byte
-			var profile byte
-			name, profile, ok = header(t)
-			if !ok {
+		case len(t) == 0 || t[0] == '#':
+		default:
+			v, ok := keyValue(t, true)
+			if !ok || !plainValue(v) && !scanValue(v, &depth) {
 				return l, false
 			}
-			if profile == 0 {
-				seen := &seenCache
-				if string(name) == "prompt" {
-					seen = &seenPrompt
-				}
-				if *seen {
-					return l, false
-				}
-				*seen = true
-			}
-			closeCur(start)
-			cur = section{start: start, line: line}
-			isProfile, topLevel = profile != 0, false
-			if isProfile {
-				cur.name = name
-			}
-			continue
-		}
-		var v []byte
-		if topLevel {
-			if v, ok = keyValue(t, true); !ok {
-				return l, false
-			}
-		} else {
-			// Inside a table the key cannot change the split; a quoted
-			// one holding "=" leaves a value that scanValue refuses.
-			eq := bytes.IndexByte(t, '=')
-			if eq < 0 {
-				return l, false
-			}
-			v = t[eq+1:]
-		}
-		// Only a multi-line string, array or inline table can carry on
-		// past its line; other values need no scan.
-		if !plainValue(v) && !scanValue(v, &depth) {
-			return l, false
 		}
 	}
 	if depth > 0 {
 		return l, false
 	}
+	// The headers: each "[" the first thing on its line.
+	counted := pos // line is the line number of offset counted
+	for pos < len(b) {
+		i := bytes.IndexByte(b[pos:], '[')
+		if i < 0 {
+			break
+		}
+		i += pos
+		ls := i
+		for ls > 0 && (b[ls-1] == ' ' || b[ls-1] == '\t') {
+			ls--
+		}
+		pos = i + 1
+		if ls > 0 && b[ls-1] != '\n' {
+			continue // inside a line: a value
+		}
+		le := lineEnd(b, i)
+		pos = le + 1
+		name, profile, ok := header(trimSpace(b[i:le]))
+		if !ok {
+			return l, false
+		}
+		if profile == 0 {
+			seen := &seenCache
+			if string(name) == "prompt" {
+				seen = &seenPrompt
+			}
+			if *seen {
+				return l, false
+			}
+			*seen = true
+		}
+		line += bytes.Count(b[counted:ls], []byte{'\n'})
+		counted = ls
+		closeCur(ls)
+		cur = section{start: ls, line: line}
+		isProfile = profile != 0
+		if isProfile {
+			cur.name = name
+		}
+	}
 	closeCur(len(b))
 	return l, true
+}
+
+// lineEnd is the offset of the newline ending the line at pos, or len(b).
+func lineEnd(b []byte, pos int) int {
+	if e := bytes.IndexByte(b[pos:], '\n'); e >= 0 {
+		return pos + e
+	}
+	return len(b)
 }
 
 func trimSpace(s []byte) []byte {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/authos/authos-credential-helper/helper"
@@ -55,7 +56,7 @@ func Serve(env Env) int {
 	var read bytes.Buffer
 	stdin := io.TeeReader(env.Stdin, &read)
 	var out bytes.Buffer
-	code, err := answer(env, req, stdin, &out)
+	code, err := guarded(func() (int, error) { return answer(env, req, stdin, &out) })
 	if err != nil {
 		return handoffFailed(env, env.Handoff(env.Args, req.readsStdin(), read.Bytes()))
 	}
@@ -66,6 +67,19 @@ func Serve(env Env) int {
 		return 1
 	}
 	return code
+}
+
+// guarded runs f with memory faults (a mapped config.toml cut short while
+// it is read) turned into panics, and any panic into an error: the full
+// binary, which reads the file anew, then answers.
+func guarded(f func() (int, error)) (code int, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			code, err = 0, fmt.Errorf("front door: %v", r)
+		}
+	}()
+	return f()
 }
 
 func (r Request) readsStdin() bool { return r.Verb == "git" || r.Verb == "docker" }

@@ -66,7 +66,10 @@ func TestRecognise(t *testing.T) {
 }
 
 // fakeCreds answers as the cache would; err, when set, is every answer.
-type fakeCreds struct{ err error }
+type fakeCreds struct {
+	err   error
+	panic bool // Token panics, as reading a mapped file cut short does
+}
 
 func (f fakeCreds) GitGet(_ context.Context, _ helper.Selector, req protocol.GitRequest) (protocol.GitAnswer, bool, error) {
 	if req.Host != "git.example" {
@@ -93,6 +96,9 @@ func (f fakeCreds) TerraformGet(_ context.Context, _ helper.Selector, host strin
 }
 
 func (f fakeCreds) Token(context.Context, helper.Selector) (helper.Credential, error) {
+	if f.panic {
+		panic("unexpected fault address")
+	}
 	return helper.Credential{Token: "tok", ExpiresAt: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}, f.err
 }
 
@@ -139,6 +145,8 @@ func TestServe(t *testing.T) {
 		{name: "terraform hit", args: []string{"h", "terraform", "get", "tf.example"}, wantOut: `{"token":"tok"}` + "\n"},
 		{name: "terraform not mine", args: []string{"h", "terraform", "get", "registry.terraform.io"}, wantOut: "{}\n"},
 		{name: "token hit", args: []string{"h", "token"}, wantOut: "tok\n"},
+		{name: "a panic (a fault in a mapped file): handed over", args: []string{"h", "token"}, creds: fakeCreds{panic: true},
+			wantHanded: &handed{true, false, "", ""}},
 		{name: "anything else: handed over, stdin unread", args: []string{"h", "login"}, stdin: "x", wantHanded: &handed{true, false, "", ""}},
 		{name: "stdout gone: one line, exit 1", args: []string{"h", "token"}, stdout: failWriter{},
 			wantErr: "authos-credential-helper: writing the answer: broken pipe\n", wantCode: 1},

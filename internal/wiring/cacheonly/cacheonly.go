@@ -54,7 +54,9 @@ type Source struct {
 	Env   func(string) string
 }
 
-func (s *Source) ConfigText() ([]byte, error) { return config.ReadRaw(s.Paths.ConfigFile) }
+// ConfigText maps a large config.toml (config.MapRaw): front.Serve reads
+// it with faults turned into panics it recovers from.
+func (s *Source) ConfigText() ([]byte, error) { return config.MapRaw(s.Paths.ConfigFile) }
 func (s *Source) Stored(name string) bool     { return (&cache.Store{Dir: s.Paths.Tokens}).Has(name) }
 func (s *Source) Getenv(key string) string    { return s.Env(key) }
 

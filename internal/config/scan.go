@@ -207,9 +207,10 @@ func split(b []byte) (layout, bool) {
 	var seenCache, seenPrompt bool // profiles defined twice: see wanted
 	closeCur := func(end int) {
 		cur.end = end
-		if isProfile {
+		switch {
+		case isProfile:
 			l.profiles = append(l.profiles, cur)
-		} else {
+		case end > cur.start: // no top level before a first header: nothing to decode
 			l.other = append(l.other, cur)
 		}
 	}

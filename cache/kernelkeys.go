@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/authos/authos-credential-helper/internal/atomicfile"
 	"github.com/authos/authos-credential-helper/internal/rawfile"
 )
 
@@ -90,7 +91,7 @@ func (k *KernelKeys) Remember(backend string) error {
 	if k.StateDir == "" {
 		return nil
 	}
-	if err := ensureDir(k.StateDir); err != nil {
+	if err := atomicfile.PrivateDir(k.StateDir); err != nil {
 		return err
 	}
 	return writeAtomic(k.memoPath(), []byte(backend+"\n"))

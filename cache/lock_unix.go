@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/authos/authos-credential-helper/internal/atomicfile"
 )
 
 // TryLockFile takes an exclusive lock on path without waiting. ok is false
@@ -48,7 +50,7 @@ func LockFile(path string) (unlock func(), err error) {
 }
 
 func openLockFile(path string) (*os.File, error) {
-	if err := ensureDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.PrivateDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)

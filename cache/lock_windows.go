@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/authos/authos-credential-helper/internal/atomicfile"
 )
 
 // TryLockFile takes an exclusive lock on path without waiting; Windows drops
@@ -21,7 +23,7 @@ func LockFile(path string) (unlock func(), err error) {
 }
 
 func lock(path string, flags uint32) (func(), bool, error) {
-	if err := ensureDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.PrivateDir(filepath.Dir(path)); err != nil {
 		return nil, false, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)

@@ -68,7 +68,7 @@ func (l MissLog) Record(m Miss) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureDir(filepath.Dir(l.Path)); err != nil {
+	if err := atomicfile.PrivateDir(filepath.Dir(l.Path)); err != nil {
 		return err
 	}
 	if err := atomicfile.WriteFile(l.Path, b, 0o600); err != nil {
@@ -115,7 +115,7 @@ func (b FlowBoard) Put(name string, f Flow) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureDir(b.Dir); err != nil {
+	if err := atomicfile.PrivateDir(b.Dir); err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(b.path(name), out, 0o600)

@@ -364,7 +364,7 @@ func (s *Store) writable() error {
 	fail := func(err error) error {
 		return fmt.Errorf("the token cache at %s is not writable: %w", s.Dir, err)
 	}
-	if err := ensureDir(s.Dir); err != nil {
+	if err := atomicfile.PrivateDir(s.Dir); err != nil {
 		return fail(errors.Unwrap(err))
 	}
 	f, err := os.CreateTemp(s.Dir, ".tmp-ready-*")
@@ -468,7 +468,7 @@ func (s *Store) dataKey() ([]byte, error) {
 	if !errors.Is(err, ErrMiss) {
 		return nil, err
 	}
-	if err := ensureDir(s.Dir); err != nil {
+	if err := atomicfile.PrivateDir(s.Dir); err != nil {
 		return nil, err
 	}
 	unlock, err := LockFile(filepath.Join(s.Dir, ".key.lock"))
@@ -551,24 +551,12 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// ensureDir makes dir (and parents) private to the user.
-func ensureDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	// MkdirAll leaves an existing directory's mode alone; tighten it.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("securing %s: %w", dir, err)
-	}
-	return nil
-}
-
 // writeAtomic replaces path with data: a reader sees the old or the new
 // file, never a mix, and a crash leaves at most a stray temp file, which a
 // later write removes.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	if err := ensureDir(dir); err != nil {
+	if err := atomicfile.PrivateDir(dir); err != nil {
 		return err
 	}
 	removeStaleTemps(dir, time.Now())

@@ -52,13 +52,7 @@ allow_volatile_store = true
 // client-facing names (docker-credential-authos, ...) and returns it.
 func helperLinks(t *testing.T, names ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for _, n := range names {
-		if err := os.Symlink(bin, filepath.Join(dir, n)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return linksTo(t, bin, names...)
 }
 
 // lookPathIn is exec.LookPath over a PATH value other than our own.

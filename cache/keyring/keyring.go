@@ -23,6 +23,7 @@ import (
 	ring "github.com/99designs/keyring"
 
 	"github.com/authos/authos-credential-helper/cache"
+	"github.com/authos/authos-credential-helper/internal/atomicfile"
 	"github.com/authos/authos-credential-helper/internal/nobus"
 )
 
@@ -313,7 +314,7 @@ func (k *Keyring) saveFileAtomic(item ring.Item) error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing the cache key: %w", err)
 	}
-	syncDir(k.opts.FileDir)
+	atomicfile.SyncDir(k.opts.FileDir)
 	return nil
 }
 
@@ -469,7 +470,7 @@ func (k *Keyring) openOne(name string) (ring.Keyring, error) {
 		WinCredPrefix:            cache.ServiceName,
 	}
 	if name == string(ring.FileBackend) && k.opts.FileDir != "" {
-		if err := ensureDir(k.opts.FileDir); err != nil {
+		if err := atomicfile.PrivateDir(k.opts.FileDir); err != nil {
 			return nil, err
 		}
 	}
@@ -557,28 +558,4 @@ func noBackendFix(goos string, cgo bool) string {
 		return "set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE"
 	}
 	return "start a Secret Service such as gnome-keyring, or set AUTHOS_CACHE_BACKEND=file and AUTHOS_CACHE_PASSPHRASE"
-}
-
-// ensureDir makes dir (and parents) private to the user.
-func ensureDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating %s: %w", dir, err)
-	}
-	// MkdirAll leaves an existing directory's mode alone; tighten it.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("securing %s: %w", dir, err)
-	}
-	return nil
-}
-
-// syncDir makes a rename in dir durable (a no-op on Windows, where a
-// directory cannot be synced).
-func syncDir(dir string) {
-	if runtime.GOOS == "windows" {
-		return
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

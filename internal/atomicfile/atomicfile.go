@@ -38,13 +38,27 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	syncDir(dir)
+	SyncDir(dir)
 	return nil
 }
 
-// syncDir is best effort: some systems (Windows, some network file systems)
-// cannot sync a folder, and the data itself is already safe.
-func syncDir(dir string) {
+// PrivateDir makes dir (and parents) private to the user: 0700, also when
+// it existed with a looser mode.
+func PrivateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	// MkdirAll leaves an existing directory's mode alone; tighten it.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("securing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// SyncDir makes a rename in dir durable. It is best effort: some systems
+// (Windows, some network file systems) cannot sync a folder, and the data
+// itself is already safe.
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()

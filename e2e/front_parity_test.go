@@ -148,6 +148,9 @@ allow_volatile_store = true
 		{"token no such profile", []string{"token", "--profile", "nope"}, "", nil, false},
 		{"token by flags", []string{"token", "--org", "acme"}, "", nil, false},
 		{"version", []string{"version"}, "", nil, false},
+		{"help after the verb", []string{"terraform", "get", "--help"}, "", nil, false},
+		{"help as the profile", []string{"git", "--profile", "--help", "get"}, git("github.com"), nil, false},
+		{"-h as the profile", []string{"kube", "--profile", "-h"}, "", []string{v1}, false},
 	}
 	check := func(t *testing.T, reqs []request) {
 		for _, r := range reqs {

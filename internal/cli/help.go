@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/authos/authos-credential-helper/internal/front"
 )
 
 // Help text, rendered from the definitions in commands.go only when asked
@@ -147,18 +149,9 @@ func wrap(b *strings.Builder, text, indent string, width int) {
 }
 
 // helpAsked says whether args ask for help the way the flag package would
-// see it: -h, -help, --h or --help before a "--".
-func helpAsked(args []string) bool {
-	for _, a := range args {
-		switch a {
-		case "--":
-			return false
-		case "-h", "-help", "--h", "--help":
-			return true
-		}
-	}
-	return false
-}
+// see it: -h, -help, --h or --help before a "--" (front.HelpAsked, so the
+// front door leaves exactly these to us).
+func helpAsked(args []string) bool { return front.HelpAsked(args) }
 
 // helpPath is the command the words after `help` (or before `--help`)
 // name: the command, then a subcommand if the next word is one.

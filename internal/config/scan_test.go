@@ -219,8 +219,11 @@ func checkAgainstParse(t *testing.T, raw []byte, host string, name string) {
 	for n, p := range full.Profiles {
 		_, got := c.Profiles[n]
 		mentions := n == name || n == full.DefaultProfile
+		// What the pre-filter looks for: the host without a port or
+		// brackets (a pattern naming the host spells at least that).
+		h := strings.ToLower(hostText(host))
 		for _, pat := range append(append(append([]string{}, p.Git...), p.Docker...), p.Terraform...) {
-			mentions = mentions || host != "" && strings.Contains(strings.ToLower(pat), strings.ToLower(host))
+			mentions = mentions || h != "" && strings.Contains(strings.ToLower(pat), h)
 		}
 		if mentions && !got {
 			t.Fatalf("profile %q is needed (host %q, name %q) but not decoded\n%s", n, host, name, raw)

@@ -53,12 +53,15 @@ func Serve(env Env) int {
 	if !ok {
 		return handoffFailed(env, env.Handoff(env.Args, false, nil))
 	}
-	var read bytes.Buffer
-	stdin := io.TeeReader(env.Stdin, &read)
+	stdin := &recording{r: env.Stdin}
 	var out bytes.Buffer
 	code, err := guarded(func() (int, error) { return answer(env, req, stdin, &out) })
 	if err != nil {
-		return handoffFailed(env, env.Handoff(env.Args, req.readsStdin(), read.Bytes()))
+		// What was read goes on as stdin, unless reading failed: those
+		// bytes are no whole request, and the full binary must meet the
+		// failure itself on what is left.
+		replay := req.readsStdin() && stdin.err == nil
+		return handoffFailed(env, env.Handoff(env.Args, replay, stdin.read.Bytes()))
 	}
 	// One write, and only of a whole answer: nothing on stdout before a
 	// hand-off, so the full binary's answer is the only one.
@@ -80,6 +83,22 @@ func guarded(f func() (int, error)) (code int, err error) {
 		}
 	}()
 	return f()
+}
+
+// recording keeps what is read through it, and the first read error.
+type recording struct {
+	r    io.Reader
+	read bytes.Buffer
+	err  error // other than io.EOF
+}
+
+func (r *recording) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.read.Write(p[:n])
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 func (r Request) readsStdin() bool { return r.Verb == "git" || r.Verb == "docker" }
@@ -177,7 +196,7 @@ func Recognise(args []string) (Request, bool) {
 	case "terraform-credentials-authos":
 		verb = "terraform"
 	default:
-		if len(rest) == 0 {
+		if len(rest) == 0 || HelpAsked(rest[1:]) { // the full binary prints help
 			return Request{}, false
 		}
 		verb, rest = rest[0], rest[1:]
@@ -247,3 +266,18 @@ func invokedAs(arg0 string) string {
 // InvokedAs is invokedAs for the full binary, so both read a link's name
 // the same way.
 func InvokedAs(arg0 string) string { return invokedAs(arg0) }
+
+// HelpAsked reports whether args ask a command for its help: a help flag
+// anywhere before "--" (the full binary's rule, and so the front door's
+// reason to leave such a command to it).
+func HelpAsked(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--h", "--help":
+			return true
+		}
+	}
+	return false
+}

@@ -56,6 +56,12 @@ func TestRecognise(t *testing.T) {
 		{[]string{"authos-credential-helper", "login"}, Request{}, false},
 		{[]string{"authos-credential-helper", "version"}, Request{}, false},
 		{[]string{"authos-credential-helper", "status"}, Request{}, false},
+		{[]string{"authos-credential-helper", "terraform", "get", "--help"}, Request{}, false},
+		{[]string{"authos-credential-helper", "git", "--profile", "--help", "get"}, Request{}, false},
+		{[]string{"authos-credential-helper", "kube", "--profile", "-h"}, Request{}, false},
+		{[]string{"authos-credential-helper", "git", "get", "--", "-h"}, Request{}, false},
+		// Through a link the full binary shows help only for a lone --help.
+		{[]string{"terraform-credentials-authos", "--profile", "-h", "get", "tf.example"}, Request{Verb: "terraform", Profile: "-h", Host: "tf.example"}, true},
 	}
 	for _, tt := range tests {
 		got, ok := Recognise(tt.args)
@@ -109,6 +115,18 @@ type handed struct {
 	stdout string // what was on stdout when it was handed over
 }
 
+// brokenStdin gives data, then a read error (a socket reset, say).
+type brokenStdin struct{ data string }
+
+func (b *brokenStdin) Read(p []byte) (int, error) {
+	if b.data == "" {
+		return 0, errors.New("connection reset by peer")
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
@@ -119,6 +137,7 @@ func TestServe(t *testing.T) {
 		name       string
 		args       []string
 		stdin      string
+		stdinR     io.Reader // instead of stdin
 		creds      fakeCreds
 		stdout     io.Writer // nil: a buffer
 		wantOut    string
@@ -147,6 +166,10 @@ func TestServe(t *testing.T) {
 		{name: "token hit", args: []string{"h", "token"}, wantOut: "tok\n"},
 		{name: "a panic (a fault in a mapped file): handed over", args: []string{"h", "token"}, creds: fakeCreds{panic: true},
 			wantHanded: &handed{true, false, "", ""}},
+		{name: "stdin broken mid-request: handed over, nothing replayed", args: []string{"h", "git", "get"},
+			stdinR: &brokenStdin{"protocol=https\nhost=git.example\n"}, wantHanded: &handed{true, false, "protocol=https\nhost=git.example\n", ""}},
+		{name: "help anywhere: the full binary's", args: []string{"h", "terraform", "get", "--help"}, wantHanded: &handed{true, false, "", ""}},
+		{name: "help as a profile's name: the full binary's", args: []string{"h", "token", "--profile", "-h"}, wantHanded: &handed{true, false, "", ""}},
 		{name: "anything else: handed over, stdin unread", args: []string{"h", "login"}, stdin: "x", wantHanded: &handed{true, false, "", ""}},
 		{name: "stdout gone: one line, exit 1", args: []string{"h", "token"}, stdout: failWriter{},
 			wantErr: "authos-credential-helper: writing the answer: broken pipe\n", wantCode: 1},
@@ -159,8 +182,12 @@ func TestServe(t *testing.T) {
 				stdout = &out
 			}
 			var got handed
+			stdin := tt.stdinR
+			if stdin == nil {
+				stdin = strings.NewReader(tt.stdin)
+			}
 			code := Serve(Env{
-				Args: tt.args, Stdin: strings.NewReader(tt.stdin), Stdout: stdout, Stderr: &errOut,
+				Args: tt.args, Stdin: stdin, Stdout: stdout, Stderr: &errOut,
 				Getenv: func(string) string { return "" }, Creds: tt.creds,
 				Handoff: func(_ []string, replay bool, stdin []byte) error {
 					got = handed{true, replay, string(stdin), out.String()}

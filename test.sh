@@ -18,7 +18,8 @@ command -v go >/dev/null || { echo "test.sh: Go is needed (https://go.dev/dl/)" 
 # Debian packages the tests use: git (the real git client, and module
 # fetches by VCS), a D-Bus session bus and gnome-keyring (a real Secret
 # Service), GNU time (bench/startup's peak RSS), Chromium (the activation
-# pages in a real browser; screenshots land in test-artifacts/).
+# pages in a real browser; screenshots land in test-artifacts/), rpm (the
+# release check lists the .rpm it builds).
 need=()
 command -v git >/dev/null || need+=(git)
 command -v dbus-run-session >/dev/null || need+=(dbus-daemon)
@@ -30,6 +31,7 @@ command -v zsh >/dev/null || need+=(zsh)
 command -v fish >/dev/null || need+=(fish)
 command -v groff >/dev/null || need+=(groff-base)
 command -v man >/dev/null || need+=(man-db)
+command -v rpm >/dev/null || need+=(rpm) # .ci/release-check lists the .rpm's contents
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo=sudo

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/goccy/go-yaml"
-
 	"github.com/authos/authos-credential-helper/internal/setup"
 )
 
@@ -22,30 +20,6 @@ type Kubeconfig struct {
 
 type KubeContext struct{ Name, Cluster, User string }
 
-type kubeFile struct {
-	Clusters []struct {
-		Name    string `yaml:"name"`
-		Cluster struct {
-			Server string `yaml:"server"`
-		} `yaml:"cluster"`
-	} `yaml:"clusters"`
-	Contexts []struct {
-		Name    string `yaml:"name"`
-		Context struct {
-			Cluster string `yaml:"cluster"`
-			User    string `yaml:"user"`
-		} `yaml:"context"`
-	} `yaml:"contexts"`
-	Users []struct {
-		Name string `yaml:"name"`
-		User struct {
-			Exec *struct {
-				Command string `yaml:"command"`
-			} `yaml:"exec"`
-		} `yaml:"user"`
-	} `yaml:"users"`
-}
-
 // MergeKubeconfigs reads files (path -> content) in order.
 func MergeKubeconfigs(paths []string, content map[string][]byte) (Kubeconfig, error) {
 	k := Kubeconfig{Users: map[string]string{}, UserFile: map[string]string{}, Clusters: map[string]string{}}
@@ -55,8 +29,8 @@ func MergeKubeconfigs(paths []string, content map[string][]byte) (Kubeconfig, er
 		if !ok {
 			continue
 		}
-		var f kubeFile
-		if err := yaml.Unmarshal(b, &f); err != nil {
+		f, err := setup.ReadKubeFile(b)
+		if err != nil {
 			return k, fmt.Errorf("%s: %w", p, err)
 		}
 		for _, u := range f.Users {

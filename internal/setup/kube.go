@@ -313,25 +313,45 @@ func KubeCommand(binary string, lookPath func(string) (string, error)) (command,
 	return binary, binary
 }
 
+// KubeFile is what the helper reads of one kubeconfig file: the clusters'
+// servers, contexts, and users' exec commands (setup's warnings, doctor's
+// merged view).
+type KubeFile struct {
+	Clusters []struct {
+		Name    string `yaml:"name"`
+		Cluster struct {
+			Server string `yaml:"server"`
+		} `yaml:"cluster"`
+	} `yaml:"clusters"`
+	Contexts []struct {
+		Name    string `yaml:"name"`
+		Context struct {
+			Cluster string `yaml:"cluster"`
+			User    string `yaml:"user"`
+		} `yaml:"context"`
+	} `yaml:"contexts"`
+	Users []struct {
+		Name string `yaml:"name"`
+		User struct {
+			Exec *struct {
+				Command string `yaml:"command"`
+			} `yaml:"exec"`
+		} `yaml:"user"`
+	} `yaml:"users"`
+}
+
+// ReadKubeFile decodes b as a kubeconfig file.
+func ReadKubeFile(b []byte) (KubeFile, error) {
+	var f KubeFile
+	err := yaml.Unmarshal(b, &f)
+	return f, err
+}
+
 // plainHTTPContexts warns about each context using user whose cluster is
 // http://: kubectl runs no exec plugin for such a cluster.
 func plainHTTPContexts(b []byte, user string) []string {
-	var cfg struct {
-		Clusters []struct {
-			Name    string `yaml:"name"`
-			Cluster struct {
-				Server string `yaml:"server"`
-			} `yaml:"cluster"`
-		} `yaml:"clusters"`
-		Contexts []struct {
-			Name    string `yaml:"name"`
-			Context struct {
-				Cluster string `yaml:"cluster"`
-				User    string `yaml:"user"`
-			} `yaml:"context"`
-		} `yaml:"contexts"`
-	}
-	if yaml.Unmarshal(b, &cfg) != nil {
+	cfg, err := ReadKubeFile(b)
+	if err != nil {
 		return nil
 	}
 	var out []string

@@ -47,12 +47,7 @@ type Profile struct {
 const DefaultRevalidate = 15 * time.Minute
 
 // RevalidateEvery is Revalidate with its default applied (0: never).
-func (p Profile) RevalidateEvery() time.Duration {
-	if p.Revalidate == nil {
-		return DefaultRevalidate
-	}
-	return p.Revalidate.Duration
-}
+func (p Profile) RevalidateEvery() time.Duration { return p.Revalidate.Or(DefaultRevalidate) }
 
 // Cache configures the token cache.
 type Cache struct {
@@ -72,12 +67,7 @@ type Cache struct {
 const DefaultKernelCache = 12 * time.Hour
 
 // KernelCacheTTL is KernelCache with its default applied.
-func (c Cache) KernelCacheTTL() time.Duration {
-	if c.KernelCache == nil {
-		return DefaultKernelCache
-	}
-	return c.KernelCache.Duration
-}
+func (c Cache) KernelCacheTTL() time.Duration { return c.KernelCache.Or(DefaultKernelCache) }
 
 // Config is the whole config file.
 type Config struct {
@@ -102,6 +92,14 @@ func (p Prompt) BrowserEnabled() bool { return p.OpenBrowser == nil || *p.OpenBr
 
 // Duration reads TOML strings such as "5m".
 type Duration struct{ time.Duration }
+
+// Or is an optional duration's value: def when the file leaves it unset.
+func (d *Duration) Or(def time.Duration) time.Duration {
+	if d == nil {
+		return def
+	}
+	return d.Duration
+}
 
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))

@@ -189,7 +189,6 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	if req.Prompt == nil {
 		req.Prompt = silent{}
 	}
-	name := req.Identity.Key()
 	var unreadable error // why the cached entry could not be used, if corrupt
 	revoked := false
 	if !req.Force {
@@ -226,6 +225,7 @@ func (h *Helper) Token(ctx context.Context, req Request) (Credential, error) {
 	if revoked {
 		notice(req.Prompt, RevokedText(req.Identity)+"; signing in again")
 	}
+	name := req.Identity.Key() // a hit names its entry in lookupEntry
 	started := h.now()
 	var watching <-chan bool
 	stopWatch := make(chan struct{})

@@ -108,7 +108,7 @@ func (e usageError) Error() string { return e.msg }
 // Main runs one command and returns the exit code.
 func Main(ctx context.Context, env Env) int {
 	args := env.Args[1:]
-	switch invokedAs(env.Args[0]) {
+	switch front.InvokedAs(env.Args[0]) {
 	case "git-credential-authos":
 		if soleHelp(args) {
 			return printHelp(env, "git")
@@ -131,7 +131,7 @@ func Main(ctx context.Context, env Env) int {
 		return ExitUsage
 	}
 	cmd, rest := args[0], args[1:]
-	if helpAsked(rest) && lookup(cmd) != nil {
+	if front.HelpAsked(rest) && lookup(cmd) != nil {
 		return printHelp(env, args...)
 	}
 	return run(ctx, env, cmd, rest)
@@ -194,14 +194,10 @@ func printHelp(env Env, words ...string) int {
 // soleHelp is a client-name entry point's only help form: clients never
 // send it, so it cannot collide with a protocol verb.
 func soleHelp(args []string) bool {
-	return len(args) == 1 && helpAsked(args)
+	return len(args) == 1 && front.HelpAsked(args)
 }
 
 const dockerUsage = "Usage: docker-credential-authos <store|get|erase|list|version>"
-
-// invokedAs is the name a client's link gives (front.InvokedAs: the front
-// door reads it the same way).
-func invokedAs(arg0 string) string { return front.InvokedAs(arg0) }
 
 // report prints err as one line and maps it to an exit code.
 func report(stderr io.Writer, err error) int {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/authos/authos-credential-helper/internal/front"
 )
 
 // Help text, rendered from the definitions in commands.go only when asked
@@ -147,11 +145,6 @@ func wrap(b *strings.Builder, text, indent string, width int) {
 	}
 	b.WriteString("\n")
 }
-
-// helpAsked says whether args ask for help the way the flag package would
-// see it: -h, -help, --h or --help before a "--" (front.HelpAsked, so the
-// front door leaves exactly these to us).
-func helpAsked(args []string) bool { return front.HelpAsked(args) }
 
 // helpPath is the command the words after `help` (or before `--help`)
 // name: the command, then a subcommand if the next word is one.

@@ -170,7 +170,7 @@ func answer(env Env, req Request, stdin io.Reader, out *bytes.Buffer) (code int,
 
 func handoffFailed(env Env, err error) int {
 	msg := fmt.Sprintf("authos-credential-helper: %v", err)
-	if invokedAs(env.Args[0]) == "docker-credential-authos" || len(env.Args) > 1 && env.Args[1] == "docker" {
+	if InvokedAs(env.Args[0]) == "docker-credential-authos" || len(env.Args) > 1 && env.Args[1] == "docker" {
 		fmt.Fprintln(env.Stdout, msg) // docker shows a helper's stdout as the error
 	}
 	fmt.Fprintln(env.Stderr, msg)
@@ -188,7 +188,7 @@ func Recognise(args []string) (Request, bool) {
 	}
 	var verb string
 	rest := args[1:]
-	switch invokedAs(args[0]) {
+	switch InvokedAs(args[0]) {
 	case "git-credential-authos":
 		verb = "git"
 	case "docker-credential-authos":
@@ -253,19 +253,16 @@ func profileFlag(args []string) (profile string, rest []string, ok bool) {
 	return profile, args, true
 }
 
-// invokedAs is the program name without directory, ".exe" and a
-// Terraform-style "_vX.Y.Z" suffix: the name a client's link gives.
-func invokedAs(arg0 string) string {
+// InvokedAs is the program name without directory, ".exe" and a
+// Terraform-style "_vX.Y.Z" suffix: the name a client's link gives (the
+// full binary reads it through this too).
+func InvokedAs(arg0 string) string {
 	name := strings.TrimSuffix(filepath.Base(arg0), ".exe")
 	if i := strings.LastIndex(name, "_v"); i > 0 && strings.IndexFunc(name[i+2:], func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) < 0 {
 		name = name[:i]
 	}
 	return name
 }
-
-// InvokedAs is invokedAs for the full binary, so both read a link's name
-// the same way.
-func InvokedAs(arg0 string) string { return invokedAs(arg0) }
 
 // HelpAsked reports whether args ask a command for its help: a help flag
 // anywhere before "--" (the full binary's rule, and so the front door's
